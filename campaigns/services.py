@@ -1,0 +1,158 @@
+"""Campaign writes. Enrollment follows segment membership: a customer who enters an
+audience segment of a live campaign is enrolled in the same transaction. A customer
+an operator removed stays removed until someone adds them back explicitly."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from segments.models import Customer, Membership, Segment
+from segments.services import Actor
+
+from .models import Campaign, Enrollment
+
+UPDATABLE_FIELDS = ("name", "description", "status", "starts_at", "ends_at")
+ENROLL_BATCH_SIZE = 2000
+_UNCHANGED: Any = object()
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    enrollment: Enrollment
+    changed: bool  # False when the customer was already active
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    name: str,
+    actor: Actor,
+    description: str = "",
+    status: str = Campaign.Status.DRAFT,
+    segments: Iterable[Segment] = (),
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+) -> Campaign:
+    campaign = Campaign(
+        name=(name or "").strip(),
+        description=description or "",
+        status=status,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor.user,
+    )
+    campaign.full_clean()
+    campaign.save()
+    segments = list(segments)
+    campaign.segments.set(segments)
+    _enroll_audience(campaign, segments)
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *, campaign: Campaign, actor: Actor, segments: Any = _UNCHANGED, **changes: Any
+) -> Campaign:
+    """Change a campaign. When it goes live, or gains audience segments while live,
+    the members of those segments are enrolled at once."""
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Unknown field."})
+    was_live = campaign.is_live()
+    old_ids = set(campaign.segments.values_list("pk", flat=True))
+    for name, value in changes.items():
+        setattr(campaign, name, value.strip() if isinstance(value, str) else value)
+    campaign.full_clean()
+    campaign.save()
+    if segments is not _UNCHANGED:
+        segments = list(segments)
+        campaign.segments.set(segments)
+    current = list(campaign.segments.all())
+    gained = current if not was_live else [s for s in current if s.pk not in old_ids]
+    _enroll_audience(campaign, gained)
+    return campaign
+
+
+@transaction.atomic
+def enrollment_add(
+    *, campaign: Campaign, customer: Customer, actor: Actor
+) -> EnrollmentResult:
+    """Enroll a customer directly, or bring back one who was removed."""
+    if not campaign.is_live():
+        raise ValidationError(
+            f'Campaign "{campaign.name}" is not active; only active campaigns enroll.'
+        )
+    _lock_customer(customer)
+    api = actor.type == Actor.Type.API
+    source = Enrollment.Source.API if api else Enrollment.Source.ADMIN
+    enrollment = Enrollment.objects.filter(campaign=campaign, customer=customer).first()
+    if enrollment and enrollment.status == Enrollment.Status.ACTIVE:
+        return EnrollmentResult(enrollment=enrollment, changed=False)
+    if enrollment is None:
+        enrollment = Enrollment(campaign=campaign, customer=customer)
+    enrollment.status = Enrollment.Status.ACTIVE
+    enrollment.source, enrollment.source_segment = source, None
+    enrollment.enrolled_at = timezone.now()
+    enrollment.removed_at, enrollment.removed_by = None, ""
+    enrollment.save()
+    return EnrollmentResult(enrollment=enrollment, changed=True)
+
+
+@transaction.atomic
+def enrollment_remove(
+    *, campaign: Campaign, customer: Customer, actor: Actor
+) -> Enrollment | None:
+    """Stop the campaign for this customer. They stay removed, even if they enter an
+    audience segment again, until they are added back. None if never enrolled."""
+    _lock_customer(customer)
+    enrollment = Enrollment.objects.filter(campaign=campaign, customer=customer).first()
+    if enrollment is None or enrollment.status == Enrollment.Status.REMOVED:
+        return enrollment
+    enrollment.status = Enrollment.Status.REMOVED
+    enrollment.removed_at = timezone.now()
+    enrollment.removed_by = actor.label
+    enrollment.save()
+    return enrollment
+
+
+def enroll_entered_members(
+    sender, *, segment: Segment, customer_ids: list[int], actor: Actor, **kwargs
+) -> None:
+    """Listener of segments' members_entered: enroll newcomers in live campaigns."""
+    for campaign in Campaign.objects.live().filter(segments=segment):
+        _enroll(campaign, segment.pk, customer_ids)
+
+
+def _enroll_audience(campaign: Campaign, segments: list[Segment]) -> None:
+    if not segments or not campaign.is_live():
+        return
+    for segment in segments:
+        members = Membership.objects.members().filter(segment=segment)
+        _enroll(campaign, segment.pk, members.values_list("customer_id", flat=True))
+
+
+def _enroll(campaign: Campaign, segment_id: int, customer_ids: Iterable[int]) -> None:
+    # ignore_conflicts: existing rows win, so removed customers stay removed and
+    # concurrent enrollers cannot collide.
+    Enrollment.objects.bulk_create(
+        (
+            Enrollment(
+                campaign=campaign,
+                customer_id=customer_id,
+                source=Enrollment.Source.SEGMENT,
+                source_segment_id=segment_id,
+            )
+            for customer_id in customer_ids
+        ),
+        batch_size=ENROLL_BATCH_SIZE,
+        ignore_conflicts=True,
+    )
+
+
+def _lock_customer(customer: Customer) -> None:
+    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))

@@ -1,0 +1,15 @@
+from .api_keys import ApiKey
+from .customers import Customer, Event
+from .memberships import Membership, MembershipChange
+from .segments import Condition, Segment, SegmentRule
+
+__all__ = [
+    "ApiKey",
+    "Condition",
+    "Customer",
+    "Event",
+    "Membership",
+    "MembershipChange",
+    "Segment",
+    "SegmentRule",
+]

@@ -1,0 +1,156 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .api_keys import ApiKey
+from .customers import Customer
+from .segments import Segment
+
+
+class Source(models.TextChoices):
+    RULE = "rule", "Rule"
+    EVENT = "event", "Event"
+    CSV = "csv", "CSV import"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+    TEST = "test", "Test user"
+
+
+class Override(models.TextChoices):
+    NONE = "none", "None"
+    ADD = "add", "Add"
+    BLOCK = "block", "Block"
+
+
+class MembershipQuerySet(models.QuerySet):
+    def members(self):
+        """Rows that make a customer a member: a `block` row only keeps them out."""
+        return self.exclude(override=Override.BLOCK)
+
+    def counted(self):
+        """Members that count in stats: test users are left out."""
+        return self.members().filter(is_test=False)
+
+
+class Membership(models.Model):
+    """A customer's place in a segment, or their block from it.
+
+    At most one row per (segment, customer). A row with override `block` is not a
+    membership: it keeps the rules from adding the customer.
+    """
+
+    Source = Source
+    Override = Override
+
+    segment = models.ForeignKey(
+        # The unique (segment, customer) index serves every lookup by segment.
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="memberships"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices)
+    override = models.CharField(
+        max_length=5, choices=Override.choices, default=Override.NONE
+    )
+    is_test = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    reference_id = models.CharField(max_length=255, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-joined_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "customer"],
+                name="membership_one_per_segment_customer",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["segment", "joined_at"], name="membership_seg_joined"),
+            models.Index(
+                fields=["segment", "override"],
+                condition=~models.Q(override=Override.NONE),
+                name="membership_seg_overrides",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} in {self.segment}"
+
+    @property
+    def is_member(self) -> bool:
+        return self.override != Override.BLOCK
+
+
+class ActorType(models.TextChoices):
+    ADMIN = "admin", "Admin user"
+    API = "api", "API key"
+    RULE = "rule", "Rule"
+    EVENT = "event", "Event"
+    CSV = "csv", "CSV import"
+    SYSTEM = "system", "System"
+
+
+class MembershipChange(models.Model):
+    """Append-only history: one row per effective change of a membership."""
+
+    class Action(models.TextChoices):
+        ENTERED = "entered", "Entered"
+        LEFT = "left", "Left"
+        BLOCKED = "blocked", "Blocked"
+        OVERRIDE_ADDED = "override_added", "Add override set"
+        OVERRIDE_RESET = "override_reset", "Override reset"
+
+    ActorType = ActorType
+
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="changes", db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="membership_changes"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # Membership before and after: joins and leaves are counted from these.
+    was_member = models.BooleanField()
+    is_member = models.BooleanField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    override = models.CharField(max_length=5, choices=Override.choices)
+    is_test = models.BooleanField(default=False)
+    actor_type = models.CharField(max_length=10, choices=ActorType.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who or what, as it read then: kept when the user or key is gone.
+    actor_label = models.CharField(max_length=255)
+    reference_id = models.CharField(max_length=255, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    description = models.TextField(blank=True, default="")
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["segment", "occurred_at"], name="change_seg_occurred"),
+            models.Index(
+                fields=["segment", "customer", "occurred_at"],
+                name="change_seg_cust_occurred",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.get_action_display().lower()} {self.segment}"

@@ -1,0 +1,42 @@
+"""Reads with more to them than a filter."""
+
+from collections import defaultdict
+
+from django.db.models import QuerySet
+
+from segments.models import Condition, Customer, Membership, Segment, SegmentRule
+from segments.rules import ConditionSpec, Match, RuleSpec
+
+
+def segment_rule_spec(*, segment: Segment) -> RuleSpec | None:
+    """The segment's condition tree, read in two queries."""
+    rules = list(SegmentRule.objects.filter(segment=segment).order_by("position", "id"))
+    if not rules:
+        return None
+    conditions: dict[int, list[ConditionSpec]] = defaultdict(list)
+    for c in Condition.objects.filter(rule__segment=segment).order_by("position", "id"):
+        conditions[c.rule_id].append(ConditionSpec(c.field, c.operator, c.value))
+    children: dict[int | None, list[SegmentRule]] = defaultdict(list)
+    for rule in rules:
+        children[rule.parent_id].append(rule)
+
+    def build(rule: SegmentRule) -> RuleSpec:
+        return RuleSpec(
+            match=Match(rule.match),
+            conditions=tuple(conditions[rule.pk]),
+            rules=tuple(build(child) for child in children[rule.pk]),
+        )
+
+    return build(children[None][0])
+
+
+def segment_members(*, segment: Segment) -> QuerySet[Membership]:
+    return (
+        Membership.objects.members().filter(segment=segment).select_related("customer")
+    )
+
+
+def customer_segments(*, customer: Customer) -> QuerySet[Segment]:
+    return Segment.objects.filter(
+        memberships__in=Membership.objects.members().filter(customer=customer)
+    )

@@ -1,0 +1,47 @@
+"""Every write in the segments app: one function per operation, called by the admin,
+the API, CSV imports and background tasks alike."""
+
+from .actors import Actor
+from .api_keys import (
+    ApiKeyCreated,
+    api_key_authenticate,
+    api_key_create,
+    api_key_revoke,
+)
+from .customers import CustomerUpsertResult, customer_erase, customer_upsert
+from .events import EventRecordResult, event_record
+from .memberships import (
+    MembersAddResult,
+    MembershipState,
+    MembersRemoveResult,
+    segment_members_add,
+    segment_members_remove,
+    segment_override_set,
+    segment_test_user_add,
+    segment_test_user_remove,
+)
+from .segments import segment_create, segment_delete, segment_update
+
+__all__ = [
+    "Actor",
+    "ApiKeyCreated",
+    "CustomerUpsertResult",
+    "EventRecordResult",
+    "MembersAddResult",
+    "MembersRemoveResult",
+    "MembershipState",
+    "api_key_authenticate",
+    "api_key_create",
+    "api_key_revoke",
+    "customer_erase",
+    "customer_upsert",
+    "event_record",
+    "segment_create",
+    "segment_delete",
+    "segment_members_add",
+    "segment_members_remove",
+    "segment_override_set",
+    "segment_test_user_add",
+    "segment_test_user_remove",
+    "segment_update",
+]

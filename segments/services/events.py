@@ -1,0 +1,60 @@
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from segments.models import Customer, Event
+
+
+@dataclass(frozen=True)
+class EventRecordResult:
+    event: Event
+    created: bool
+
+
+@transaction.atomic
+def event_record(
+    *,
+    customer: Customer,
+    name: str,
+    properties: dict[str, Any] | None = None,
+    timestamp: datetime | None = None,
+    message_id: str = "",
+) -> EventRecordResult:
+    """Store an event once: a repeated message_id returns the first event unchanged."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "An event needs a name."})
+    if properties is not None and not isinstance(properties, dict):
+        raise ValidationError({"properties": "Expected an object of name: value."})
+    message_id = (message_id or "").strip()
+    if message_id:
+        existing = Event.objects.filter(message_id=message_id).first()
+        if existing:
+            return EventRecordResult(event=existing, created=False)
+    now = timezone.now()
+    event = Event(
+        customer=customer,
+        name=name,
+        properties=properties or {},
+        timestamp=timestamp or now,
+        received_at=now,
+        message_id=message_id,
+    )
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        # The same message_id arrived concurrently; the other request stored it.
+        return EventRecordResult(
+            event=Event.objects.get(message_id=message_id), created=False
+        )
+    Customer.objects.filter(
+        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=event.timestamp),
+        pk=customer.pk,
+    ).update(last_seen_at=event.timestamp)
+    return EventRecordResult(event=event, created=True)

@@ -1,0 +1,120 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from segments.models import Condition, Segment, SegmentRule
+from segments.rules import RuleSpec, RuleSpecError, parse_rule
+
+from .actors import Actor
+
+UPDATABLE_FIELDS = ("name", "description", "trigger_event", "archived")
+
+
+@transaction.atomic
+def segment_create(
+    *,
+    name: str,
+    type: str,
+    actor: Actor,
+    description: str = "",
+    trigger_event: str = "",
+    rules: dict[str, Any] | None = None,
+) -> Segment:
+    segment = Segment(
+        name=(name or "").strip(),
+        type=type,
+        description=description or "",
+        trigger_event=(trigger_event or "").strip(),
+        created_by=actor.user,
+    )
+    spec = _validate(segment, rules)
+    segment.save()
+    if spec:
+        _save_rule_tree(segment, spec)
+    return segment
+
+
+_UNCHANGED: Any = object()
+
+
+@transaction.atomic
+def segment_update(
+    *, segment: Segment, actor: Actor, rules: Any = _UNCHANGED, **changes: Any
+) -> Segment:
+    """Change a segment's fields and, when `rules` is given, replace its condition
+    tree (None removes it). A segment's type is fixed once it exists."""
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        message = "A segment's type cannot change; create a new segment instead."
+        raise ValidationError({field: message if field == "type" else "Unknown field."})
+    for name, value in changes.items():
+        setattr(segment, name, value.strip() if isinstance(value, str) else value)
+    if rules is _UNCHANGED:
+        segment.full_clean()
+        segment.save()
+        return segment
+    spec = _validate(segment, rules)
+    segment.save()
+    segment.rules.all().delete()
+    if spec:
+        _save_rule_tree(segment, spec)
+    return segment
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment, actor: Actor) -> None:
+    """Delete a segment with its members and history. A campaign's audience segment
+    cannot go: the campaign would lose its audience silently."""
+    campaigns = list(segment.campaigns.order_by("name").values_list("name", flat=True))
+    if campaigns:
+        names = ", ".join(f'"{name}"' for name in campaigns)
+        raise ValidationError(
+            f'Segment "{segment.name}" is the audience of {names}; '
+            "remove it from those campaigns first, or archive it."
+        )
+    segment.delete()
+
+
+def _validate(segment: Segment, rules: dict[str, Any] | None) -> RuleSpec | None:
+    errors: dict[str, list[str]] = {}
+    try:
+        segment.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    spec = None
+    if segment.type == Segment.Type.STATIC and rules:
+        errors["rules"] = ["Static segments have no rules: members are added to them."]
+    elif segment.type == Segment.Type.RULE and not rules:
+        errors["rules"] = ["A rule segment needs at least one condition."]
+    elif rules:
+        try:
+            spec = parse_rule(
+                rules, allow_event_fields=segment.type == Segment.Type.EVENT
+            )
+        except RuleSpecError as exc:
+            errors["rules"] = exc.messages()
+    if errors:
+        raise ValidationError(errors)
+    return spec
+
+
+def _save_rule_tree(segment: Segment, spec: RuleSpec) -> None:
+    conditions: list[Condition] = []
+
+    def save(node: RuleSpec, parent: SegmentRule | None, position: int) -> None:
+        rule = SegmentRule.objects.create(
+            segment=segment, parent=parent, match=node.match, position=position
+        )
+        conditions.extend(
+            Condition(
+                rule=rule, field=c.field, operator=c.operator, value=c.value, position=i
+            )
+            for i, c in enumerate(node.conditions)
+        )
+        for i, child in enumerate(node.rules):
+            save(child, rule, i)
+
+    save(spec, None, 0)
+    Condition.objects.bulk_create(conditions)

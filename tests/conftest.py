@@ -1,0 +1,45 @@
+import pytest
+
+from segments.models import Segment
+from segments.services import Actor, segment_create
+
+from .factories import CustomerFactory, UserFactory
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def actor(admin_user):
+    return Actor.admin(admin_user)
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory()
+
+
+@pytest.fixture
+def static_segment(actor):
+    return segment_create(name="VIP list", type=Segment.Type.STATIC, actor=actor)
+
+
+@pytest.fixture
+def rule_segment(actor):
+    return segment_create(
+        name="Facebook users",
+        type=Segment.Type.RULE,
+        actor=actor,
+        rules={
+            "match": "all",
+            "conditions": [
+                {
+                    "field": "attributes.channel",
+                    "operator": "equals",
+                    "value": "Facebook",
+                }
+            ],
+        },
+    )

@@ -1,0 +1,7 @@
+import pytest
+from django.db import connection
+
+requires_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs concurrent transactions: run with DATABASE_URL=postgres://...",
+)
