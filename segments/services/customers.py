@@ -60,6 +60,13 @@ def customer_upsert(
     if seen_at and (customer.last_seen_at is None or seen_at > customer.last_seen_at):
         customer.last_seen_at = seen_at
 
+    if (
+        customer.email
+        and Customer.objects.filter(email=customer.email)
+        .exclude(pk=customer.pk)
+        .exists()
+    ):
+        raise ValidationError({"email": "Another customer already has this email."})
     customer.full_clean()
     try:
         with transaction.atomic():

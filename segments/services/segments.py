@@ -52,7 +52,7 @@ def segment_update(
     for name, value in changes.items():
         setattr(segment, name, value.strip() if isinstance(value, str) else value)
     if rules is _UNCHANGED:
-        segment.full_clean()
+        _raise_if(_field_errors(segment))
         segment.save()
         return segment
     spec = _validate(segment, rules)
@@ -78,11 +78,7 @@ def segment_delete(*, segment: Segment, actor: Actor) -> None:
 
 
 def _validate(segment: Segment, rules: dict[str, Any] | None) -> RuleSpec | None:
-    errors: dict[str, list[str]] = {}
-    try:
-        segment.full_clean()
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
+    errors = _field_errors(segment)
     spec = None
     if segment.type == Segment.Type.STATIC and rules:
         errors["rules"] = ["Static segments have no rules: members are added to them."]
@@ -95,9 +91,35 @@ def _validate(segment: Segment, rules: dict[str, Any] | None) -> RuleSpec | None
             )
         except RuleSpecError as exc:
             errors["rules"] = exc.messages()
+    _raise_if(errors)
+    return spec
+
+
+def _field_errors(segment: Segment) -> dict[str, list[str]]:
+    """Field checks, and the table's constraints said against the field at fault."""
+    errors: dict[str, list[str]] = {}
+    try:
+        segment.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    taken = Segment.objects.filter(name__iexact=segment.name).exclude(pk=segment.pk)
+    if segment.name and taken.exists():
+        errors["name"] = [f'A segment named "{segment.name}" already exists.']
+    is_event = segment.type == Segment.Type.EVENT
+    if is_event and not segment.trigger_event:
+        errors["trigger_event"] = [
+            "An event-triggered segment needs the event that makes customers enter."
+        ]
+    elif segment.trigger_event and not is_event:
+        errors["trigger_event"] = [
+            "Only event-triggered segments have a trigger event."
+        ]
+    return errors
+
+
+def _raise_if(errors: dict[str, list[str]]) -> None:
     if errors:
         raise ValidationError(errors)
-    return spec
 
 
 def _save_rule_tree(segment: Segment, spec: RuleSpec) -> None:
