@@ -79,6 +79,12 @@ def campaign_update(
 
 
 @transaction.atomic
+def campaign_delete(*, campaign: Campaign, actor: Actor) -> None:
+    """Delete a campaign with its enrollments; its audience segments stay."""
+    campaign.delete()
+
+
+@transaction.atomic
 def enrollment_add(
     *, campaign: Campaign, customer: Customer, actor: Actor
 ) -> EnrollmentResult:

@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from campaigns.models import Campaign
-from segments.models import Customer, Segment
+from segments.models import Customer, Event, Segment
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -44,3 +44,14 @@ class CampaignFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Campaign {n}")
     status = Campaign.Status.ACTIVE
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """Raw rows for reading tests: the API records events through event_record."""
+
+    class Meta:
+        model = Event
+
+    customer = factory.SubFactory(CustomerFactory)
+    name = "purchase"
+    properties = factory.LazyFunction(lambda: {"amount": 42})

@@ -167,7 +167,9 @@ def _parse_rule(data, path, depth, errors, counter, allow_event_fields, max_dept
     return RuleSpec(Match(match), tuple(conditions), tuple(rules))
 
 
-def _parse_condition(data, path, errors, allow_event_fields):
+def _parse_condition(
+    data: Any, path: str, errors: dict[str, str], allow_event_fields: bool
+) -> ConditionSpec | None:
     if not isinstance(data, dict):
         errors[path] = "expected an object with field, operator and value"
         return None
@@ -175,27 +177,30 @@ def _parse_condition(data, path, errors, allow_event_fields):
     if unknown:
         errors[_join(path, sorted(unknown)[0])] = "unknown key"
     field, operator, value = data.get("field"), data.get("operator"), data.get("value")
-    ok = True
-    if not isinstance(field, str) or not _known_field(field, allow_event_fields):
+    if not (isinstance(field, str) and _known_field(field, allow_event_fields)):
         errors[_join(path, "field")] = _field_problem(field, allow_event_fields)
-        ok = False
+        field = None
     if operator not in OPERATORS:
         errors[_join(path, "operator")] = f"unknown operator {operator!r}"
         return None
+    problem = _value_problem(operator, value)
+    if problem:
+        errors[_join(path, "value")] = problem
+    if field is None or problem:
+        return None
+    return ConditionSpec(field, operator, value)
+
+
+def _value_problem(operator: str, value: Any) -> str | None:
     if operator in VALUELESS_OPERATORS:
-        if value is not None:
-            errors[_join(path, "value")] = f"{operator} takes no value"
-            ok = False
-    elif value is None:
-        errors[_join(path, "value")] = f"{operator} needs a value"
-        ok = False
-    elif operator in LIST_OPERATORS and not isinstance(value, list):
-        errors[_join(path, "value")] = "expected a list"
-        ok = False
-    elif operator == "between" and not (isinstance(value, list) and len(value) == 2):
-        errors[_join(path, "value")] = "expected a list of two bounds [low, high]"
-        ok = False
-    return ConditionSpec(field, operator, value) if ok else None
+        return f"{operator} takes no value" if value is not None else None
+    if value is None:
+        return f"{operator} needs a value"
+    if operator in LIST_OPERATORS and not isinstance(value, list):
+        return "expected a list"
+    if operator == "between" and not (isinstance(value, list) and len(value) == 2):
+        return "expected a list of two bounds [low, high]"
+    return None
 
 
 def _known_field(field: str, allow_event_fields: bool) -> bool:

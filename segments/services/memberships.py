@@ -76,13 +76,14 @@ def segment_members_add(
 ) -> MembersAddResult:
     """Add customers to a segment. Blocked customers stay out and are reported.
 
-    Added by hand to a rule segment, a customer gets an `add` override so that the
-    rules do not take them out again.
+    Added to a rule segment by anything but its rules, a customer gets an `add`
+    override so that the rules do not take them out again.
     """
     ctx = _context(actor, reference_id, metadata, description, occurred_at)
     customers = _lock(segment, customers)
     rows = _rows(segment, customers)
-    override = Override.ADD if segment.type == Segment.Type.RULE else Override.NONE
+    by_hand = segment.type == Segment.Type.RULE and actor.type != Actor.Type.RULE
+    override = Override.ADD if by_hand else Override.NONE
     added, already, blocked = [], [], []
     for customer in customers:
         row = rows.get(customer.pk)

@@ -8,10 +8,12 @@ from campaigns.models import Campaign, Enrollment
 from campaigns.selectors import customer_campaigns, enrollment_status
 from campaigns.services import (
     campaign_create,
+    campaign_delete,
     campaign_update,
     enrollment_add,
     enrollment_remove,
 )
+from segments.models import Membership
 from segments.services import (
     Actor,
     segment_members_add,
@@ -245,3 +247,18 @@ def test_campaign_update__invalid_status__error_names_status(actor):
     assert "status" in error.value.message_dict
     campaign.refresh_from_db()
     assert campaign.status == "draft"
+
+
+def test_campaign_delete__enrollments_gone_segments_kept(
+    static_segment, actor, customer
+):
+    campaign = campaign_create(
+        name="Gone", status="active", segments=[static_segment], actor=actor
+    )
+    segment_members_add(segment=static_segment, customers=[customer], actor=actor)
+
+    campaign_delete(campaign=campaign, actor=actor)
+
+    assert not Campaign.objects.exists()
+    assert not Enrollment.objects.exists()
+    assert Membership.objects.filter(segment=static_segment).count() == 1

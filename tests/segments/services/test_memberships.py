@@ -322,3 +322,13 @@ def test_test_user_remove__real_member__left_alone(static_segment, actor, custom
 
     assert not state.changed
     assert Membership.objects.filter(customer=customer).exists()
+
+
+def test_members_add__rule_segment_by_its_rules__not_pinned(rule_segment, customer):
+    segment_members_add(
+        segment=rule_segment, customers=[customer], actor=Actor.rule(rule_segment)
+    )
+
+    membership = Membership.objects.get(segment=rule_segment, customer=customer)
+    assert (membership.source, membership.override) == ("rule", "none")
+    assert MembershipChange.objects.get().actor_label == "rule: Facebook users"

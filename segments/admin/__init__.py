@@ -1,0 +1,15 @@
+"""The admin: every write goes through the services (see base.py for how)."""
+
+from .api_keys import ApiKeyAdmin
+from .customers import CustomerAdmin, EventAdmin
+from .memberships import MembershipAdmin, MembershipChangeAdmin
+from .segments import SegmentAdmin
+
+__all__ = [
+    "ApiKeyAdmin",
+    "CustomerAdmin",
+    "EventAdmin",
+    "MembershipAdmin",
+    "MembershipChangeAdmin",
+    "SegmentAdmin",
+]

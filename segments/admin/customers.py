@@ -1,0 +1,84 @@
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from segments.models import Customer, Event
+from segments.selectors import customer_segments
+from segments.services import Actor, customer_erase, customer_upsert
+
+from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm
+
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name")
+
+
+class CustomerForm(ServiceForm):
+    attributes = JSONTextField(
+        required=False,
+        help_text='An object of name: value, e.g. {"channel": "Facebook"}.',
+    )
+
+    class Meta:
+        model = Customer
+        fields = ("external_id", *PROFILE_FIELDS, "attributes")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceAdmin):
+    form = CustomerForm
+    list_display = ("external_id", "email", "full_name", "created_at", "last_seen_at")
+    list_filter = ("created_at", "last_seen_at")
+    search_fields = ("external_id", "email", "first_name", "last_name", "phone")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = ("created_at", "updated_at", "last_seen_at", "segments")
+
+    def get_readonly_fields(self, request, obj=None):
+        # The external id is what the upsert finds the customer by.
+        extra = ("external_id",) if obj else ()
+        return (*extra, *super().get_readonly_fields(request, obj))
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return CustomerForm.Meta.fields
+        return (*CustomerForm.Meta.fields, *self.readonly_fields)
+
+    @admin.display(description="segments")
+    def segments(self, obj):
+        return ", ".join(s.name for s in customer_segments(customer=obj)) or "-"
+
+    def perform(self, request, form):
+        data = form.cleaned_data
+        adding = form.instance.pk is None
+        attributes = data["attributes"]
+        if attributes is None:
+            attributes = {}
+        if not adding and isinstance(attributes, dict):
+            # The form edits the whole object; the service merges, so a key left out
+            # is sent as null, which removes it.
+            attributes = {**dict.fromkeys(form.instance.attributes), **attributes}
+        result = customer_upsert(
+            external_id=data["external_id"] if adding else form.instance.external_id,
+            actor=Actor.admin(request.user),
+            attributes=attributes,
+            **{name: data[name] for name in PROFILE_FIELDS},
+        )
+        if adding and not result.created:
+            raise ValidationError(
+                {"external_id": "A customer with this id already exists."}
+            )
+        return result.customer
+
+    def delete_model(self, request, obj):
+        customer_erase(customer=obj, actor=Actor.admin(request.user))
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """Events arrive through the API."""
+
+    list_display = ("name", "customer", "timestamp", "received_at", "message_id")
+    list_filter = ("name",)
+    search_fields = ("=customer__external_id",)
+    search_help_text = "A customer's external id."
+    date_hierarchy = "timestamp"
+    list_select_related = ("customer",)
+    show_full_result_count = False

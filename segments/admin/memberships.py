@@ -1,0 +1,197 @@
+from collections import defaultdict
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from segments.models import Membership, MembershipChange
+from segments.services import (
+    Actor,
+    segment_members_add,
+    segment_members_remove,
+    segment_override_set,
+    segment_test_user_add,
+    segment_test_user_remove,
+)
+
+from .base import ChangedByActionsMixin, ReadOnlyAdmin, ServiceAdmin, ServiceForm
+
+
+class AddAs(models.TextChoices):
+    MEMBER = "member", "Member (in a rule segment, pinned with an add override)"
+    ADD = "add", "Pinned member: override add, in whatever the rules say"
+    BLOCK = "block", "Blocked: override block, kept out whatever the rules say"
+    TEST = "test", "Test user: a pinned member left out of stats"
+
+
+NOTHING_TO_DO = {
+    AddAs.MEMBER: "is already a member of",
+    AddAs.ADD: "already has an add override in",
+    AddAs.BLOCK: "is already blocked from",
+    AddAs.TEST: "is already a test user in",
+}
+
+
+class MembershipForm(ServiceForm):
+    user_status = forms.ChoiceField(
+        label="add as", choices=AddAs.choices, initial=AddAs.MEMBER
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("segment", "customer")
+
+
+@admin.register(Membership)
+class MembershipAdmin(ChangedByActionsMixin, ServiceAdmin):
+    form = MembershipForm
+    list_display = ("customer", "segment", "source", "override", "is_test", "joined_at")
+    list_filter = ("segment", "source", "override", "is_test")
+    search_fields = ("=customer__external_id", "customer__email")
+    search_help_text = "A customer's external id or email."
+    date_hierarchy = "joined_at"
+    list_select_related = ("customer", "segment")
+    autocomplete_fields = ("segment", "customer")
+    show_full_result_count = False
+    actions = ("block", "reset_override", "remove", "remove_test_users")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("segment", "customer", "user_status")
+        return (
+            "segment",
+            "customer",
+            "source",
+            "override",
+            "is_test",
+            "joined_at",
+            "updated_at",
+            "reference_id",
+            "metadata",
+        )
+
+    def perform(self, request, form):
+        data, actor = form.cleaned_data, Actor.admin(request.user)
+        segment, customer = data["segment"], data["customer"]
+        add_as = data["user_status"]
+        if add_as == AddAs.MEMBER:
+            result = segment_members_add(
+                segment=segment, customers=[customer], actor=actor
+            )
+            if result.blocked:
+                raise ValidationError(
+                    f'{customer} is blocked from "{segment}"; add them as a pinned '
+                    "member to lift the block."
+                )
+            changed = bool(result.added)
+        elif add_as == AddAs.TEST:
+            state = segment_test_user_add(
+                segment=segment, customer=customer, actor=actor
+            )
+            changed = state.changed
+        else:
+            state = segment_override_set(
+                segment=segment, customer=customer, user_status=add_as, actor=actor
+            )
+            changed = state.changed
+        if not changed:
+            raise ValidationError(f'{customer} {NOTHING_TO_DO[add_as]} "{segment}".')
+        return Membership.objects.get(segment=segment, customer=customer)
+
+    def delete_model(self, request, obj):
+        actor = Actor.admin(request.user)
+        if obj.is_member:
+            segment_members_remove(
+                segment=obj.segment, customers=[obj.customer], actor=actor
+            )
+        else:
+            # A block row is not a membership: deleting it lifts the block.
+            segment_override_set(
+                segment=obj.segment,
+                customer=obj.customer,
+                user_status="reset",
+                actor=actor,
+            )
+
+    @admin.action(description="Block from the segment", permissions=["change"])
+    def block(self, request, queryset):
+        changed, total = self._override_set(
+            request, queryset, Membership.Override.BLOCK
+        )
+        self.message_user(request, f"Blocked {changed} of {total} selected.")
+
+    @admin.action(description="Reset override", permissions=["change"])
+    def reset_override(self, request, queryset):
+        changed, total = self._override_set(request, queryset, "reset")
+        self.message_user(request, f"Reset the override of {changed} of {total}.")
+
+    @admin.action(description="Remove from the segment", permissions=["change"])
+    def remove(self, request, queryset):
+        actor, removed = Actor.admin(request.user), 0
+        by_segment = defaultdict(list)
+        for row in _rows(queryset):
+            by_segment[row.segment].append(row.customer)
+        for segment, customers in by_segment.items():
+            result = segment_members_remove(
+                segment=segment, customers=customers, actor=actor
+            )
+            removed += len(result.removed)
+        total = sum(map(len, by_segment.values()))
+        message = f"Removed {removed} of {total} selected."
+        if removed < total:
+            message += " Blocked customers stay blocked: reset the override to unblock."
+        self.message_user(request, message)
+
+    @admin.action(description="Remove test users", permissions=["change"])
+    def remove_test_users(self, request, queryset):
+        actor, rows = Actor.admin(request.user), _rows(queryset)
+        removed = sum(
+            segment_test_user_remove(
+                segment=row.segment, customer=row.customer, actor=actor
+            ).changed
+            for row in rows
+        )
+        self.message_user(
+            request, f"Removed {removed} of {len(rows)} selected (test users only)."
+        )
+
+    def _override_set(self, request, queryset, user_status) -> tuple[int, int]:
+        actor, rows = Actor.admin(request.user), _rows(queryset)
+        changed = sum(
+            segment_override_set(
+                segment=row.segment,
+                customer=row.customer,
+                user_status=user_status,
+                actor=actor,
+            ).changed
+            for row in rows
+        )
+        return changed, len(rows)
+
+
+def _rows(queryset) -> list[Membership]:
+    return list(queryset.select_related("segment", "customer"))
+
+
+@admin.register(MembershipChange)
+class MembershipChangeAdmin(ReadOnlyAdmin):
+    """The append-only history, newest first."""
+
+    list_display = (
+        "occurred_at",
+        "customer",
+        "segment",
+        "action",
+        "source",
+        "override",
+        "is_test",
+        "actor_label",
+    )
+    list_filter = ("action", "actor_type", "segment", "source")
+    search_fields = ("=customer__external_id",)
+    search_help_text = "A customer's external id."
+    date_hierarchy = "occurred_at"
+    ordering = ("-occurred_at", "-id")
+    list_select_related = ("customer", "segment")
+    show_full_result_count = False
