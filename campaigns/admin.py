@@ -40,6 +40,8 @@ class CampaignAdmin(ServiceAdmin):
             .get_queryset(request)
             .annotate(enrolled_count=Count("enrollments", filter=active))
             .prefetch_related("segments")
+            # Meta.ordering does not apply to an aggregating query: ask for it again.
+            .order_by(*Campaign._meta.ordering)
         )
 
     def get_fields(self, request, obj=None):

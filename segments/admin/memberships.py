@@ -35,7 +35,7 @@ NOTHING_TO_DO = {
 
 class MembershipForm(ServiceForm):
     user_status = forms.ChoiceField(
-        label="add as", choices=AddAs.choices, initial=AddAs.MEMBER
+        label="Add as", choices=AddAs.choices, initial=AddAs.MEMBER
     )
 
     class Meta:

@@ -69,7 +69,13 @@ class SegmentAdmin(ServiceAdmin):
         members = Count(
             "memberships", filter=~Q(memberships__override=Membership.Override.BLOCK)
         )
-        return super().get_queryset(request).annotate(member_count=members)
+        # Meta.ordering does not apply to an aggregating query: ask for it again.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(member_count=members)
+            .order_by("name")
+        )
 
     def get_fields(self, request, obj=None):
         if obj is None:
