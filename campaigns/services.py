@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from segments.models import Customer, Membership, Segment
 from segments.services import Actor
+from segments.services.bulk import insert_from_select
 
 from .models import Campaign, Enrollment
 
 UPDATABLE_FIELDS = ("name", "description", "status", "starts_at", "ends_at")
-ENROLL_BATCH_SIZE = 2000
 _UNCHANGED: Any = object()
 
 
@@ -130,32 +130,31 @@ def enroll_entered_members(
     sender, *, segment: Segment, customer_ids: list[int], actor: Actor, **kwargs
 ) -> None:
     """Listener of segments' members_entered: enroll newcomers in live campaigns."""
+    entered = Membership.objects.filter(segment=segment, customer_id__in=customer_ids)
     for campaign in Campaign.objects.live().filter(segments=segment):
-        _enroll(campaign, segment.pk, customer_ids)
+        _enroll(campaign, segment, entered)
 
 
 def _enroll_audience(campaign: Campaign, segments: list[Segment]) -> None:
-    if not segments or not campaign.is_live():
+    if not campaign.is_live():
         return
     for segment in segments:
-        members = Membership.objects.members().filter(segment=segment)
-        _enroll(campaign, segment.pk, members.values_list("customer_id", flat=True))
+        _enroll(campaign, segment, Membership.objects.filter(segment=segment))
 
 
-def _enroll(campaign: Campaign, segment_id: int, customer_ids: Iterable[int]) -> None:
-    # ignore_conflicts: existing rows win, so removed customers stay removed and
-    # concurrent enrollers cannot collide.
-    Enrollment.objects.bulk_create(
-        (
-            Enrollment(
-                campaign=campaign,
-                customer_id=customer_id,
-                source=Enrollment.Source.SEGMENT,
-                source_segment_id=segment_id,
-            )
-            for customer_id in customer_ids
-        ),
-        batch_size=ENROLL_BATCH_SIZE,
+def _enroll(campaign: Campaign, segment: Segment, memberships) -> None:
+    """Enroll the members among `memberships`, in one statement. Existing enrollments
+    win (ON CONFLICT DO NOTHING): removed customers stay removed, and concurrent
+    enrollers cannot collide."""
+    insert_from_select(
+        Enrollment,
+        memberships.members(),
+        columns={"customer": "customer_id"},
+        constants={
+            "campaign": campaign,
+            "source": Enrollment.Source.SEGMENT,
+            "source_segment": segment,
+        },
         ignore_conflicts=True,
     )
 

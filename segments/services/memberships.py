@@ -20,6 +20,7 @@ from segments.models import Customer, Membership, MembershipChange, Segment
 from segments.signals import members_entered
 
 from .actors import Actor
+from .bulk import insert_from_select
 
 Action = MembershipChange.Action
 Override = Membership.Override
@@ -93,13 +94,15 @@ def segment_members_add(
             already.append(customer)
         else:
             blocked.append(customer)
-    new_rows = [
-        _new_row(segment, c.pk, ctx, source=actor.source, override=override)
-        for c in added
-    ]
-    Membership.objects.bulk_create(new_rows)
-    _record(ctx, [(row, Action.ENTERED, False, True) for row in new_rows])
-    _announce(segment, [row.customer_id for row in new_rows], actor)
+    added_ids = [c.pk for c in added]
+    insert_from_select(
+        Membership,
+        Customer.objects.filter(pk__in=added_ids),
+        columns={"customer": "pk"},
+        constants=_row_values(segment, ctx, source=actor.source, override=override),
+    )
+    _record(ctx, segment, added_ids, Action.ENTERED, was_member=False, is_member=True)
+    _announce(segment, added_ids, actor)
     return MembersAddResult(added=added, already_members=already, blocked=blocked)
 
 
@@ -124,9 +127,9 @@ def segment_members_remove(
     rows = _rows(segment, customers)
     removed = [c for c in customers if c.pk in rows and rows[c.pk].is_member]
     not_members = [c for c in customers if c not in removed]
-    gone = [rows[c.pk] for c in removed]
-    Membership.objects.filter(pk__in=[row.pk for row in gone]).delete()
-    _record(ctx, [(row, Action.LEFT, True, False) for row in gone])
+    removed_ids = [c.pk for c in removed]
+    _record(ctx, segment, removed_ids, Action.LEFT, was_member=True, is_member=False)
+    Membership.objects.filter(segment=segment, customer_id__in=removed_ids).delete()
     return MembersRemoveResult(removed=removed, not_members=not_members)
 
 
@@ -182,8 +185,8 @@ def segment_test_user_remove(
     row = _rows(segment, [customer]).get(customer.pk)
     if row is None or not row.is_test:
         return MembershipState(membership=row, changed=False)
+    _record(ctx, segment, [customer.pk], Action.LEFT, was_member=True, is_member=False)
     row.delete()
-    _record(ctx, [(row, Action.LEFT, True, False)])
     return MembershipState(membership=None, changed=True)
 
 
@@ -193,7 +196,7 @@ def _pin(segment, customer, row, ctx, *, is_test):
         row = _new_row(segment, customer.pk, ctx, source=source, override=Override.ADD)
         row.is_test = is_test
         row.save()
-        _record(ctx, [(row, Action.ENTERED, False, True)])
+        _record(ctx, segment, [customer.pk], Action.ENTERED, False, True)
         _announce(segment, [customer.pk], ctx.actor)
         return MembershipState(membership=row, changed=True)
     if row.override == Override.ADD and (row.is_test or not is_test):
@@ -205,7 +208,7 @@ def _pin(segment, customer, row, ctx, *, is_test):
     _stamp(row, ctx)
     row.save()
     action = Action.OVERRIDE_ADDED if was_member else Action.ENTERED
-    _record(ctx, [(row, action, was_member, True)])
+    _record(ctx, segment, [customer.pk], action, was_member, True)
     if not was_member:
         _announce(segment, [customer.pk], ctx.actor)
     return MembershipState(membership=row, changed=True)
@@ -217,14 +220,14 @@ def _block(segment, customer, row, ctx):
             segment, customer.pk, ctx, source=ctx.actor.source, override=Override.BLOCK
         )
         row.save()
-        _record(ctx, [(row, Action.BLOCKED, False, False)])
+        _record(ctx, segment, [customer.pk], Action.BLOCKED, False, False)
         return MembershipState(membership=row, changed=True)
     if row.override == Override.BLOCK:
         return MembershipState(membership=row, changed=False)
     row.override, row.is_test = Override.BLOCK, False
     _stamp(row, ctx)
     row.save()
-    _record(ctx, [(row, Action.BLOCKED, True, False)])
+    _record(ctx, segment, [customer.pk], Action.BLOCKED, True, False)
     return MembershipState(membership=row, changed=True)
 
 
@@ -236,10 +239,18 @@ def _reset(row, ctx):
     if was_member:
         _stamp(row, ctx)
         row.save()
-    else:
+    _record(
+        ctx,
+        row.segment,
+        [row.customer_id],
+        Action.OVERRIDE_RESET,
+        was_member,
+        was_member,
+        override=Override.NONE,
+    )
+    if not was_member:
         # A block row without its block is nothing: the customer was not a member.
         row.delete()
-    _record(ctx, [(row, Action.OVERRIDE_RESET, was_member, was_member)])
     return MembershipState(membership=row if was_member else None, changed=True)
 
 
@@ -281,16 +292,20 @@ def _rows(segment: Segment, customers: list[Customer]) -> dict[int, Membership]:
     return {row.customer_id: row for row in rows}
 
 
+def _row_values(segment, ctx, *, source, override) -> dict[str, Any]:
+    return {
+        "segment": segment,
+        "source": source,
+        "override": override,
+        "joined_at": ctx.occurred_at,
+        "reference_id": ctx.reference_id,
+        "metadata": ctx.metadata,
+    }
+
+
 def _new_row(segment, customer_id, ctx, *, source, override) -> Membership:
-    return Membership(
-        segment=segment,
-        customer_id=customer_id,
-        source=source,
-        override=override,
-        joined_at=ctx.occurred_at,
-        reference_id=ctx.reference_id,
-        metadata=ctx.metadata,
-    )
+    values = _row_values(segment, ctx, source=source, override=override)
+    return Membership(customer_id=customer_id, **values)
 
 
 def _stamp(row: Membership, ctx: ChangeContext) -> None:
@@ -300,29 +315,43 @@ def _stamp(row: Membership, ctx: ChangeContext) -> None:
         row.metadata = ctx.metadata
 
 
-def _record(ctx: ChangeContext, entries) -> None:
-    """One history row per (membership row, action, member before, member after)."""
+def _record(
+    ctx: ChangeContext,
+    segment: Segment,
+    customer_ids: list[int],
+    action: str,
+    was_member: bool,
+    is_member: bool,
+    **state: Any,
+) -> None:
+    """One history row per customer, copying their membership row as it stands
+    (so call it while the row exists); `state` replaces what the row says."""
+    if not customer_ids:
+        return
+    copied = {name: name for name in ("source", "override", "is_test")}
     actor = ctx.actor
-    MembershipChange.objects.bulk_create(
-        MembershipChange(
-            segment_id=row.segment_id,
-            customer_id=row.customer_id,
-            action=action,
-            was_member=was_member,
-            is_member=is_member,
-            source=row.source,
-            override=row.override,
-            is_test=row.is_test,
-            actor_type=actor.type,
-            actor_user=actor.user,
-            actor_api_key=actor.api_key,
-            actor_label=actor.label,
-            reference_id=ctx.reference_id,
-            metadata=ctx.metadata,
-            description=ctx.description,
-            occurred_at=ctx.occurred_at,
-        )
-        for row, action, was_member, is_member in entries
+    insert_from_select(
+        MembershipChange,
+        Membership.objects.filter(segment=segment, customer_id__in=customer_ids),
+        columns={
+            "segment": "segment_id",
+            "customer": "customer_id",
+            **{name: column for name, column in copied.items() if name not in state},
+        },
+        constants={
+            **state,
+            "action": action,
+            "was_member": was_member,
+            "is_member": is_member,
+            "actor_type": actor.type,
+            "actor_user": actor.user,
+            "actor_api_key": actor.api_key,
+            "actor_label": actor.label,
+            "reference_id": ctx.reference_id,
+            "metadata": ctx.metadata,
+            "description": ctx.description,
+            "occurred_at": ctx.occurred_at,
+        },
     )
 
 

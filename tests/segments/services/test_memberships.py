@@ -332,3 +332,24 @@ def test_members_add__rule_segment_by_its_rules__not_pinned(rule_segment, custom
     membership = Membership.objects.get(segment=rule_segment, customer=customer)
     assert (membership.source, membership.override) == ("rule", "none")
     assert MembershipChange.objects.get().actor_label == "rule: Facebook users"
+
+
+def test_members_remove__mixed_sources__each_history_row_keeps_its_own(
+    rule_segment, actor
+):
+    pinned, by_rule = CustomerFactory.create_batch(2)
+    segment_members_add(segment=rule_segment, customers=[pinned], actor=actor)
+    segment_members_add(
+        segment=rule_segment, customers=[by_rule], actor=Actor.rule(rule_segment)
+    )
+
+    segment_members_remove(
+        segment=rule_segment, customers=[pinned, by_rule], actor=actor
+    )
+
+    left = MembershipChange.objects.filter(action=Action.LEFT)
+    assert set(left.values_list("customer", "source", "override")) == {
+        (pinned.pk, "admin", "add"),
+        (by_rule.pk, "rule", "none"),
+    }
+    assert {c.actor_label for c in left} == {"admin: alice"}
