@@ -4,6 +4,7 @@ With no configuration at all the app runs on a local SQLite file and runs backgr
 jobs inline, so `make run` works on a fresh machine.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -11,7 +12,10 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Variables already set in the environment win over the file.
+ENV_FILE = Path(os.environ.get("DJANGO_ENV_FILE", BASE_DIR / ".env"))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str(

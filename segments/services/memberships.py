@@ -125,8 +125,10 @@ def segment_members_remove(
     ctx = _context(actor, reference_id, metadata, description, occurred_at)
     customers = _lock(segment, customers)
     rows = _rows(segment, customers)
-    removed = [c for c in customers if c.pk in rows and rows[c.pk].is_member]
-    not_members = [c for c in customers if c not in removed]
+    removed, not_members = [], []
+    for customer in customers:
+        row = rows.get(customer.pk)
+        (removed if row and row.is_member else not_members).append(customer)
     removed_ids = [c.pk for c in removed]
     _record(ctx, segment, removed_ids, Action.LEFT, was_member=True, is_member=False)
     Membership.objects.filter(segment=segment, customer_id__in=removed_ids).delete()
@@ -160,7 +162,7 @@ def segment_override_set(
         return _pin(segment, customer, row, ctx, is_test=False)
     if user_status == Override.BLOCK:
         return _block(segment, customer, row, ctx)
-    return _reset(row, ctx)
+    return _reset(segment, row, ctx)
 
 
 @transaction.atomic
@@ -231,7 +233,7 @@ def _block(segment, customer, row, ctx):
     return MembershipState(membership=row, changed=True)
 
 
-def _reset(row, ctx):
+def _reset(segment, row, ctx):
     if row is None or row.override == Override.NONE:
         return MembershipState(membership=row, changed=False)
     was_member = row.is_member
@@ -241,7 +243,7 @@ def _reset(row, ctx):
         row.save()
     _record(
         ctx,
-        row.segment,
+        segment,
         [row.customer_id],
         Action.OVERRIDE_RESET,
         was_member,
