@@ -125,7 +125,8 @@ def segment_members_remove(
     ctx = _context(actor, reference_id, metadata, description, occurred_at)
     customers = _lock(segment, customers)
     rows = _rows(segment, customers)
-    removed, not_members = [], []
+    removed: list[Customer] = []
+    not_members: list[Customer] = []
     for customer in customers:
         row = rows.get(customer.pk)
         (removed if row and row.is_member else not_members).append(customer)
