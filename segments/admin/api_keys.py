@@ -74,7 +74,7 @@ class ApiKeyAdmin(ChangedByActionsMixin, ServiceAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        created = self.perform(request, form)
+        created = form.result
         adopt(obj, created.api_key)
         self.message_user(
             request,

@@ -1,13 +1,14 @@
 """What every service-backed ModelAdmin shares.
 
 The admin never saves a model itself. A form validates by running the admin's
-`perform` (which calls one service) inside a savepoint that is always rolled back, so
-whatever the service refuses lands on the form, on the field at fault. Only a valid
-form reaches `save_model`, which runs `perform` again for real.
+`perform` (which calls one service) in a savepoint: whatever the service refuses is
+rolled back and lands on the form, on the field at fault; what it accepts stays, and
+`save_model` only adopts the result. The admin view runs in one transaction, so
+nothing is committed unless the whole request succeeds. (Inline formsets would be
+validated after the form, too late to undo its work: these admins have none.)
 """
 
 import json
-from contextlib import contextmanager
 from functools import partial
 
 from django import forms
@@ -17,14 +18,6 @@ from django.db import models, router, transaction
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-
-
-@contextmanager
-def rolled_back():
-    """Run the block in a savepoint and undo it even when it succeeds."""
-    with transaction.atomic():
-        yield
-        transaction.set_rollback(True)
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
@@ -45,8 +38,8 @@ def adopt(obj: models.Model, saved: models.Model) -> None:
 
 
 def fresh(form: forms.ModelForm) -> models.Model:
-    """The form's object as stored: services compare old and new state, and a dry
-    run may have changed the form's copy in memory."""
+    """The form's object loaded anew for the service, which changes what it is given:
+    a refused change must not show on the page the admin renders again."""
     return type(form.instance)._default_manager.get(pk=form.instance.pk)
 
 
@@ -66,6 +59,8 @@ class JSONTextField(forms.JSONField):
 class ServiceForm(forms.ModelForm):
     # Set by ServiceAdmin.get_form: the admin's perform, bound to the request.
     perform = None
+    # What perform returned, once the form is valid.
+    result = None
 
     def _post_clean(self):
         # The service validates the object (fields, constraints, rules) and names the
@@ -73,8 +68,8 @@ class ServiceForm(forms.ModelForm):
         if self.errors:
             return
         try:
-            with rolled_back():
-                self.perform(self)
+            with transaction.atomic():
+                self.result = self.perform(self)
         except ValidationError as exc:
             add_service_errors(self, exc)
 
@@ -94,8 +89,11 @@ class ServiceAdmin(admin.ModelAdmin):
         form.perform = staticmethod(partial(self.perform, request))
         return form
 
+    def get_inline_instances(self, request, obj=None):
+        return []  # see the module's docstring
+
     def save_model(self, request, obj, form, change):
-        adopt(obj, self.perform(request, form))
+        adopt(obj, form.result)
 
     def save_related(self, request, form, formsets, change):
         """The service saved the relations with the object."""
