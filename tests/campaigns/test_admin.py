@@ -1,7 +1,4 @@
 import pytest
-from django.contrib.messages import get_messages
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from campaigns.models import Campaign, Enrollment
@@ -13,6 +10,12 @@ from campaigns.services import (
 )
 from segments.models import Segment
 from segments.services import segment_create, segment_members_add
+from tests.admin_support import (
+    check_changelist_scales,
+    errors,
+    messages,
+    post_action,
+)
 from tests.factories import CampaignFactory, CustomerFactory
 
 Status = Enrollment.Status
@@ -22,26 +25,8 @@ def url(name, *args):
     return reverse(f"admin:campaigns_{name}", args=args)
 
 
-def errors(response):
-    assert response.status_code == 200, "expected the form back with errors"
-    return response.context["adminform"].form.errors
-
-
-def messages(response):
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
 def act(client, model, action, *objs):
-    return client.post(
-        url(f"{model}_changelist"),
-        {"action": action, "_selected_action": [o.pk for o in objs]},
-    )
-
-
-def count_queries(client, path):
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(path).status_code == 200
-    return len(queries)
+    return post_action(client, url(f"{model}_changelist"), action, objs)
 
 
 def campaign_form(**changes):
@@ -61,20 +46,10 @@ def add_live_campaign(actor, n):
 
 @pytest.mark.parametrize("model", ["campaign", "enrollment"])
 def test_changelist__more_rows__same_queries_and_pages_load(admin_client, actor, model):
-    # Given a live campaign with its audience enrolled
-    add_live_campaign(actor, 1)
-    queries = count_queries(admin_client, url(f"{model}_changelist"))
-
-    # When there are three
-    add_live_campaign(actor, 2)
-    add_live_campaign(actor, 3)
-
-    # Then the list costs the same queries (no query per row) and shows them all
-    assert count_queries(admin_client, url(f"{model}_changelist")) == queries
-    response = admin_client.get(url(f"{model}_changelist"))
-    assert len(response.context["cl"].result_list) >= 3
-    obj = response.context["cl"].result_list[0]
-    assert admin_client.get(url(f"{model}_change", obj.pk)).status_code == 200
+    # Each set of rows: a live campaign with its audience enrolled
+    check_changelist_scales(
+        admin_client, url, model, lambda n: add_live_campaign(actor, n)
+    )
     assert admin_client.get(url(f"{model}_add")).status_code == 200
 
 
