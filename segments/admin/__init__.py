@@ -3,10 +3,11 @@
 from .api_keys import ApiKeyAdmin
 from .customers import CustomerAdmin, EventAdmin
 from .memberships import MembershipAdmin, MembershipChangeAdmin
-from .segments import SegmentAdmin
+from .segments import ConditionAdmin, SegmentAdmin
 
 __all__ = [
     "ApiKeyAdmin",
+    "ConditionAdmin",
     "CustomerAdmin",
     "EventAdmin",
     "MembershipAdmin",

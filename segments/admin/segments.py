@@ -5,12 +5,12 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from segments.models import Membership, Segment
+from segments.models import Condition, Membership, Segment
 from segments.rules import RuleSpec, rule_to_dict
 from segments.selectors import segment_rule_spec
 from segments.services import Actor, segment_create, segment_delete, segment_update
 
-from .base import JSONTextField, ServiceAdmin, ServiceForm, fresh
+from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
 
 FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
 UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
@@ -125,3 +125,23 @@ class SegmentAdmin(ServiceAdmin):
 
     def delete_model(self, request, obj):
         segment_delete(segment=obj, actor=Actor.admin(request.user))
+
+
+@admin.register(Condition)
+class ConditionAdmin(ReadOnlyAdmin):
+    """Where a field or operator is used, across segments. Conditions are edited as
+    their segment's rule tree."""
+
+    list_display = ("segment", "field", "operator", "value", "group")
+    list_filter = ("operator", "rule__segment__type")
+    search_fields = ("field", "rule__segment__name")
+    search_help_text = "A field (attributes.channel) or a segment's name."
+    list_select_related = ("rule__segment",)
+
+    @admin.display(description="segment", ordering="rule__segment__name")
+    def segment(self, obj):
+        return obj.rule.segment
+
+    @admin.display(description="group")
+    def group(self, obj):
+        return obj.rule.match.upper()

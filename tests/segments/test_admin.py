@@ -39,7 +39,15 @@ PRO_PLAN = {
     "conditions": [{"field": "attributes.plan", "operator": "equals", "value": "pro"}],
     "rules": [],
 }
-MODELS = ("customer", "event", "segment", "membership", "membershipchange", "apikey")
+MODELS = (
+    "customer",
+    "event",
+    "segment",
+    "condition",
+    "membership",
+    "membershipchange",
+    "apikey",
+)
 
 
 def url(name, *args):
@@ -63,6 +71,7 @@ def add_world(actor, n):
     customer, blocked = CustomerFactory.create_batch(2)
     EventFactory(customer=customer)
     segment = segment_create(name=f"Segment {n}", type="static", actor=actor)
+    segment_create(name=f"Pro plan {n}", type="rule", rules=PRO_PLAN, actor=actor)
     segment_members_add(segment=segment, customers=[customer], actor=actor)
     segment_override_set(
         segment=segment, customer=blocked, user_status="block", actor=actor
@@ -80,6 +89,22 @@ def test_changelist__more_rows__same_queries_and_pages_load(admin_client, actor,
 @pytest.mark.parametrize("model", ["customer", "segment", "membership", "apikey"])
 def test_add_page__service_backed_model__loads(admin_client, model):
     assert admin_client.get(url(f"{model}_add")).status_code == 200
+
+
+def test_condition_changelist__search_field__conditions_of_that_field(
+    admin_client, actor
+):
+    segment_create(name="Pro plan", type="rule", rules=PRO_PLAN, actor=actor)
+
+    response = admin_client.get(url("condition_changelist"), {"q": "attributes.plan"})
+    missing = admin_client.get(url("condition_changelist"), {"q": "attributes.city"})
+
+    rows = response.context["cl"].result_list
+    assert [(c.rule.segment.name, c.operator, c.value) for c in rows] == [
+        ("Pro plan", "equals", "pro")
+    ]
+    assert not missing.context["cl"].result_list
+    assert admin_client.get(url("condition_add")).status_code == 403
 
 
 # Customers
