@@ -118,11 +118,14 @@ class EnrollmentAdmin(ChangedByActionsMixin, ServiceAdmin):
     @admin.action(description="Remove from campaign", permissions=["change"])
     def remove(self, request, queryset):
         actor, rows = Actor.admin(request.user), _rows(queryset)
-        active = [row for row in rows if row.status == Enrollment.Status.ACTIVE]
-        for row in active:
-            enrollment_remove(campaign=row.campaign, customer=row.customer, actor=actor)
+        removed = sum(
+            enrollment_remove(
+                campaign=row.campaign, customer=row.customer, actor=actor
+            ).changed
+            for row in rows
+        )
         self.message_user(
-            request, f"Removed {len(active)} of {len(rows)} selected from the campaign."
+            request, f"Removed {removed} of {len(rows)} selected from the campaign."
         )
 
     @admin.action(description="Re-enroll", permissions=["change"])

@@ -14,17 +14,17 @@ from django.utils import timezone
 from segments.models import Customer, Membership, Segment
 from segments.services import Actor
 from segments.services.bulk import insert_from_select
+from segments.services.unset import UNSET
 
 from .models import Campaign, Enrollment
 
 UPDATABLE_FIELDS = ("name", "description", "status", "starts_at", "ends_at")
-_UNCHANGED: Any = object()
 
 
 @dataclass(frozen=True)
 class EnrollmentResult:
-    enrollment: Enrollment
-    changed: bool  # False when the customer was already active
+    enrollment: Enrollment | None  # None: the customer was never enrolled
+    changed: bool  # False when there was nothing to do
 
 
 @transaction.atomic
@@ -56,7 +56,7 @@ def campaign_create(
 
 @transaction.atomic
 def campaign_update(
-    *, campaign: Campaign, actor: Actor, segments: Any = _UNCHANGED, **changes: Any
+    *, campaign: Campaign, actor: Actor, segments: Any = UNSET, **changes: Any
 ) -> Campaign:
     """Change a campaign. When it goes live, or gains audience segments while live,
     the members of those segments are enrolled at once."""
@@ -69,7 +69,7 @@ def campaign_update(
         setattr(campaign, name, value.strip() if isinstance(value, str) else value)
     campaign.full_clean()
     campaign.save()
-    if segments is not _UNCHANGED:
+    if segments is not UNSET:
         segments = list(segments)
         campaign.segments.set(segments)
     current = list(campaign.segments.all())
@@ -112,18 +112,18 @@ def enrollment_add(
 @transaction.atomic
 def enrollment_remove(
     *, campaign: Campaign, customer: Customer, actor: Actor
-) -> Enrollment | None:
+) -> EnrollmentResult:
     """Stop the campaign for this customer. They stay removed, even if they enter an
-    audience segment again, until they are added back. None if never enrolled."""
+    audience segment again, until they are added back."""
     _lock_customer(customer)
     enrollment = Enrollment.objects.filter(campaign=campaign, customer=customer).first()
     if enrollment is None or enrollment.status == Enrollment.Status.REMOVED:
-        return enrollment
+        return EnrollmentResult(enrollment=enrollment, changed=False)
     enrollment.status = Enrollment.Status.REMOVED
     enrollment.removed_at = timezone.now()
     enrollment.removed_by = actor.label
     enrollment.save()
-    return enrollment
+    return EnrollmentResult(enrollment=enrollment, changed=True)
 
 
 def enroll_entered_members(

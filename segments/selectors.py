@@ -30,12 +30,6 @@ def segment_rule_spec(*, segment: Segment) -> RuleSpec | None:
     return build(children[None][0])
 
 
-def segment_members(*, segment: Segment) -> QuerySet[Membership]:
-    return (
-        Membership.objects.members().filter(segment=segment).select_related("customer")
-    )
-
-
 def customer_segments(*, customer: Customer) -> QuerySet[Segment]:
     return Segment.objects.filter(
         memberships__in=Membership.objects.members().filter(customer=customer)

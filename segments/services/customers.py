@@ -8,8 +8,7 @@ from django.db import IntegrityError, transaction
 from segments.models import Customer
 
 from .actors import Actor
-
-UNSET: Any = object()
+from .unset import UNSET
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,8 @@ def customer_upsert(
         .exists()
     ):
         raise ValidationError({"email": "Another customer already has this email."})
-    customer.full_clean()
+    # The email check above says the constraint's rule against the field.
+    customer.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             customer.save()

@@ -7,6 +7,7 @@ from segments.models import Condition, Segment, SegmentRule
 from segments.rules import RuleSpec, RuleSpecError, parse_rule
 
 from .actors import Actor
+from .unset import UNSET
 
 UPDATABLE_FIELDS = ("name", "description", "trigger_event", "archived")
 
@@ -35,12 +36,9 @@ def segment_create(
     return segment
 
 
-_UNCHANGED: Any = object()
-
-
 @transaction.atomic
 def segment_update(
-    *, segment: Segment, actor: Actor, rules: Any = _UNCHANGED, **changes: Any
+    *, segment: Segment, actor: Actor, rules: Any = UNSET, **changes: Any
 ) -> Segment:
     """Change a segment's fields and, when `rules` is given, replace its condition
     tree (None removes it). A segment's type is fixed once it exists."""
@@ -51,7 +49,7 @@ def segment_update(
         raise ValidationError({field: message if field == "type" else "Unknown field."})
     for name, value in changes.items():
         setattr(segment, name, value.strip() if isinstance(value, str) else value)
-    if rules is _UNCHANGED:
+    if rules is UNSET:
         _raise_if(_field_errors(segment))
         segment.save()
         return segment

@@ -231,7 +231,8 @@ def test_enrollment_action_reenroll__removed__active_again(
 ):
     campaign = CampaignFactory()
     enrollment_add(campaign=campaign, customer=customer, actor=actor)
-    enrollment = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+    removal = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+    enrollment = removal.enrollment
 
     act(admin_client, "enrollment", "reenroll", enrollment)
 
@@ -244,7 +245,8 @@ def test_enrollment_action_reenroll__campaign_paused__error_and_still_removed(
 ):
     campaign = CampaignFactory(name="Spring")
     enrollment_add(campaign=campaign, customer=customer, actor=actor)
-    enrollment = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+    removal = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+    enrollment = removal.enrollment
     campaign_update(campaign=campaign, status="paused", actor=actor)
 
     response = act(admin_client, "enrollment", "reenroll", enrollment)

@@ -159,8 +159,11 @@ def test_enrollment_status__each_state__customerglu_fields(actor, customer):
 
     enrollment_add(campaign=campaign, customer=customer, actor=actor)
     active = enrollment_status(campaign=campaign, customer=customer)
-    enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+    first = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+    again = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
     removed = enrollment_status(campaign=campaign, customer=customer)
+
+    assert first.changed and not again.changed
 
     assert (active.status, active.source, active.removed_at) == (
         "active",
@@ -171,10 +174,12 @@ def test_enrollment_status__each_state__customerglu_fields(actor, customer):
     assert removed.status == "removed" and removed.removed_at is not None
 
 
-def test_enrollment_remove__never_enrolled__none(actor, customer):
+def test_enrollment_remove__never_enrolled__nothing_to_do(actor, customer):
     campaign = campaign_create(name="Empty", status="active", actor=actor)
 
-    assert enrollment_remove(campaign=campaign, customer=customer, actor=actor) is None
+    result = enrollment_remove(campaign=campaign, customer=customer, actor=actor)
+
+    assert (result.enrollment, result.changed) == (None, False)
     assert not Enrollment.objects.exists()
 
 
