@@ -5,7 +5,7 @@ from collections import defaultdict
 from django.db.models import QuerySet
 
 from segments.models import Condition, Customer, Membership, Segment, SegmentRule
-from segments.rules import ConditionSpec, Match, RuleSpec
+from segments.rules import AnyCondition, Match, RuleSpec, condition_from_row
 
 
 def segment_rule_spec(*, segment: Segment) -> RuleSpec | None:
@@ -13,9 +13,9 @@ def segment_rule_spec(*, segment: Segment) -> RuleSpec | None:
     rules = list(SegmentRule.objects.filter(segment=segment).order_by("position", "id"))
     if not rules:
         return None
-    conditions: dict[int, list[ConditionSpec]] = defaultdict(list)
+    conditions: dict[int, list[AnyCondition]] = defaultdict(list)
     for c in Condition.objects.filter(rule__segment=segment).order_by("position", "id"):
-        conditions[c.rule_id].append(ConditionSpec(c.field, c.operator, c.value))
+        conditions[c.rule_id].append(condition_from_row(c.field, c.operator, c.value))
     children: dict[int | None, list[SegmentRule]] = defaultdict(list)
     for rule in rules:
         children[rule.parent_id].append(rule)

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from segments.models import Condition, Segment, SegmentRule
-from segments.rules import RuleSpec, RuleSpecError, parse_rule
+from segments.rules import RuleSpec, RuleSpecError, condition_to_row, parse_rule
 
 from .actors import Actor
 from .unset import UNSET
@@ -127,12 +127,13 @@ def _save_rule_tree(segment: Segment, spec: RuleSpec) -> None:
         rule = SegmentRule.objects.create(
             segment=segment, parent=parent, match=node.match, position=position
         )
-        conditions.extend(
-            Condition(
-                rule=rule, field=c.field, operator=c.operator, value=c.value, position=i
+        for i, condition in enumerate(node.conditions):
+            field, operator, value = condition_to_row(condition)
+            conditions.append(
+                Condition(
+                    rule=rule, field=field, operator=operator, value=value, position=i
+                )
             )
-            for i, c in enumerate(node.conditions)
-        )
         for i, child in enumerate(node.rules):
             save(child, rule, i)
 
