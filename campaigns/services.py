@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from segments.models import Customer, Membership, Segment
@@ -127,12 +128,11 @@ def enrollment_remove(
 
 
 def enroll_entered_members(
-    sender, *, segment: Segment, customer_ids: list[int], actor: Actor, **kwargs
+    sender, *, segment: Segment, memberships: QuerySet[Membership], actor: Actor, **kw
 ) -> None:
     """Listener of segments' members_entered: enroll newcomers in live campaigns."""
-    entered = Membership.objects.filter(segment=segment, customer_id__in=customer_ids)
     for campaign in Campaign.objects.live().filter(segments=segment):
-        _enroll(campaign, segment, entered)
+        _enroll(campaign, segment, memberships)
 
 
 def _enroll_audience(campaign: Campaign, segments: list[Segment]) -> None:

@@ -6,5 +6,6 @@ back with it.
 
 from django.dispatch import Signal
 
-# segment: Segment, customer_ids: list[int], actor: Actor
+# segment: Segment, memberships: QuerySet[Membership] (the rows of those who
+# entered, to read inside the same transaction), actor: Actor
 members_entered = Signal()

@@ -12,6 +12,12 @@ class Segment(models.Model):
         RULE = "rule", "Rule"
         EVENT = "event", "Event-triggered"
 
+    class ComputeState(models.TextChoices):
+        IDLE = "idle", "Up to date"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Computing"
+        FAILED = "failed", "Failed"
+
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     type = models.CharField(max_length=10, choices=Type.choices, default=Type.STATIC)
@@ -31,6 +37,26 @@ class Segment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived = models.BooleanField(default=False)
+
+    # Rule segments: the state of the last computation of their members.
+    compute_state = models.CharField(
+        max_length=8, choices=ComputeState.choices, default=ComputeState.IDLE
+    )
+    compute_requested_at = models.DateTimeField(null=True, blank=True)
+    compute_started_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name="last computed"
+    )
+    compute_error = models.TextField(blank=True, default="")
+    compute_attempts = models.PositiveSmallIntegerField(default=0)
+    # What the rules read (from segments.rules.dependencies), so that a change to a
+    # customer or an event only looks again at the segments it can affect.
+    watched_fields = models.JSONField(default=list, blank=True)
+    watched_events = models.JSONField(default=list, blank=True)
+    watched_segments = models.JSONField(default=list, blank=True)
+    time_relative = models.BooleanField(
+        default=False, help_text="Its rules depend on the time: refreshed regularly."
+    )
 
     class Meta:
         ordering = ["name"]

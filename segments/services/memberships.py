@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from segments.models import Customer, Membership, MembershipChange, Segment
@@ -101,8 +102,9 @@ def segment_members_add(
         columns={"customer": "pk"},
         constants=_row_values(segment, ctx, source=actor.source, override=override),
     )
-    _record(ctx, segment, added_ids, Action.ENTERED, was_member=False, is_member=True)
-    _announce(segment, added_ids, actor)
+    added_rows = _rows_of(segment, added_ids)
+    record_changes(ctx, added_rows, Action.ENTERED, was_member=False, is_member=True)
+    announce_entered(segment, added_rows, actor)
     return MembersAddResult(added=added, already_members=already, blocked=blocked)
 
 
@@ -131,8 +133,9 @@ def segment_members_remove(
         row = rows.get(customer.pk)
         (removed if row and row.is_member else not_members).append(customer)
     removed_ids = [c.pk for c in removed]
-    _record(ctx, segment, removed_ids, Action.LEFT, was_member=True, is_member=False)
-    Membership.objects.filter(segment=segment, customer_id__in=removed_ids).delete()
+    removed_rows = _rows_of(segment, removed_ids)
+    record_changes(ctx, removed_rows, Action.LEFT, was_member=True, is_member=False)
+    removed_rows.delete()
     return MembersRemoveResult(removed=removed, not_members=not_members)
 
 
@@ -188,7 +191,7 @@ def segment_test_user_remove(
     row = _rows(segment, [customer]).get(customer.pk)
     if row is None or not row.is_test:
         return MembershipState(membership=row, changed=False)
-    _record(ctx, segment, [customer.pk], Action.LEFT, was_member=True, is_member=False)
+    record_changes(ctx, _rows_of(segment, [customer.pk]), Action.LEFT, True, False)
     row.delete()
     return MembershipState(membership=None, changed=True)
 
@@ -199,8 +202,9 @@ def _pin(segment, customer, row, ctx, *, is_test):
         row = _new_row(segment, customer.pk, ctx, source=source, override=Override.ADD)
         row.is_test = is_test
         row.save()
-        _record(ctx, segment, [customer.pk], Action.ENTERED, False, True)
-        _announce(segment, [customer.pk], ctx.actor)
+        rows = _rows_of(segment, [customer.pk])
+        record_changes(ctx, rows, Action.ENTERED, False, True)
+        announce_entered(segment, rows, ctx.actor)
         return MembershipState(membership=row, changed=True)
     if row.override == Override.ADD and (row.is_test or not is_test):
         return MembershipState(membership=row, changed=False)
@@ -211,9 +215,10 @@ def _pin(segment, customer, row, ctx, *, is_test):
     _stamp(row, ctx)
     row.save()
     action = Action.OVERRIDE_ADDED if was_member else Action.ENTERED
-    _record(ctx, segment, [customer.pk], action, was_member, True)
+    rows = _rows_of(segment, [customer.pk])
+    record_changes(ctx, rows, action, was_member, True)
     if not was_member:
-        _announce(segment, [customer.pk], ctx.actor)
+        announce_entered(segment, rows, ctx.actor)
     return MembershipState(membership=row, changed=True)
 
 
@@ -223,14 +228,16 @@ def _block(segment, customer, row, ctx):
             segment, customer.pk, ctx, source=ctx.actor.source, override=Override.BLOCK
         )
         row.save()
-        _record(ctx, segment, [customer.pk], Action.BLOCKED, False, False)
+        record_changes(
+            ctx, _rows_of(segment, [customer.pk]), Action.BLOCKED, False, False
+        )
         return MembershipState(membership=row, changed=True)
     if row.override == Override.BLOCK:
         return MembershipState(membership=row, changed=False)
     row.override, row.is_test = Override.BLOCK, False
     _stamp(row, ctx)
     row.save()
-    _record(ctx, segment, [customer.pk], Action.BLOCKED, True, False)
+    record_changes(ctx, _rows_of(segment, [customer.pk]), Action.BLOCKED, True, False)
     return MembershipState(membership=row, changed=True)
 
 
@@ -242,10 +249,9 @@ def _reset(segment, row, ctx):
     if was_member:
         _stamp(row, ctx)
         row.save()
-    _record(
+    record_changes(
         ctx,
-        segment,
-        [row.customer_id],
+        _rows_of(segment, [row.customer_id]),
         Action.OVERRIDE_RESET,
         was_member,
         was_member,
@@ -318,24 +324,25 @@ def _stamp(row: Membership, ctx: ChangeContext) -> None:
         row.metadata = ctx.metadata
 
 
-def _record(
+def _rows_of(segment: Segment, customer_ids: list[int]) -> QuerySet[Membership]:
+    return Membership.objects.filter(segment=segment, customer_id__in=customer_ids)
+
+
+def record_changes(
     ctx: ChangeContext,
-    segment: Segment,
-    customer_ids: list[int],
+    rows: QuerySet[Membership],
     action: str,
     was_member: bool,
     is_member: bool,
     **state: Any,
-) -> None:
-    """One history row per customer, copying their membership row as it stands
-    (so call it while the row exists); `state` replaces what the row says."""
-    if not customer_ids:
-        return
+) -> int:
+    """One history row per membership row in `rows`, copying it as it stands (so
+    call it while the rows exist); `state` replaces what the row says."""
     copied = {name: name for name in ("source", "override", "is_test")}
     actor = ctx.actor
-    insert_from_select(
+    return insert_from_select(
         MembershipChange,
-        Membership.objects.filter(segment=segment, customer_id__in=customer_ids),
+        rows,
         columns={
             "segment": "segment_id",
             "customer": "customer_id",
@@ -358,8 +365,10 @@ def _record(
     )
 
 
-def _announce(segment: Segment, customer_ids: list[int], actor: Actor) -> None:
-    if customer_ids:
-        members_entered.send(
-            sender=Segment, segment=segment, customer_ids=customer_ids, actor=actor
-        )
+def announce_entered(
+    segment: Segment, memberships: QuerySet[Membership], actor: Actor
+) -> None:
+    """Tell listeners (campaigns) that the customers of `memberships` entered."""
+    members_entered.send(
+        sender=Segment, segment=segment, memberships=memberships, actor=actor
+    )
