@@ -121,6 +121,22 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat: keep time-relative segments current, retry failed computations.
+CELERY_BEAT_SCHEDULE = {
+    "refresh-segments": {
+        "task": "segments.tasks.refresh_segments",
+        "schedule": env.int("SEGMENTS_REFRESH_SECONDS", default=900),
+    },
+}
+
+# The rule engine's limits, and how long a computation may run before it is
+# considered lost and started again.
+SEGMENT_RULES_MAX_DEPTH = env.int("SEGMENT_RULES_MAX_DEPTH", default=5)
+SEGMENT_RULES_MAX_CONDITIONS = env.int("SEGMENT_RULES_MAX_CONDITIONS", default=100)
+SEGMENTS_COMPUTE_TIMEOUT_SECONDS = env.int(
+    "SEGMENTS_COMPUTE_TIMEOUT_SECONDS", default=1800
+)
+SEGMENTS_COMPUTE_MAX_ATTEMPTS = env.int("SEGMENTS_COMPUTE_MAX_ATTEMPTS", default=5)
 
 LOGGING = {
     "version": 1,

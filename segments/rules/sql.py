@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet
 
 from .plan import All, AnyOf, EventCount, InSegment, Node, Not, Ref, Test
+from .spec import DATE_FIELDS
 
 TRUE = Q(pk__isnull=False)
 FALSE = Q(pk__isnull=True)
@@ -169,8 +170,10 @@ def _column_test(column: Fragment, test: Test, vendor: str, connection) -> Fragm
             value = connection.ops.adapt_datetimefield_value(value)
         symbol = COMPARE[test.op]
         return sql(f"COALESCE({{}} {symbol} {{}}, FALSE)", column, value)
+    if test.kind == "set" and test.ref.path[0] in DATE_FIELDS:
+        return sql("{} IS NOT NULL", column)
     if test.kind == "set":
-        return sql("({} IS NOT NULL AND {} <> '')", column, column)
+        return sql("{} <> ''", column)
     return _text_test(column, test, vendor)
 
 

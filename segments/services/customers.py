@@ -6,8 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from segments.models import Customer
+from segments.selectors import CUSTOMER_FIELDS
 
 from .actors import Actor
+from .compute import customer_segments_refresh
 from .unset import UNSET
 
 
@@ -42,6 +44,7 @@ def customer_upsert(
         raise ValidationError({"attributes": "Expected an object of name: value."})
 
     customer, created = _locked_get_or_new(external_id)
+    before = _watchable(customer)
     profile = {
         "email": email,
         "phone": phone,
@@ -76,7 +79,25 @@ def customer_upsert(
         raise ValidationError(
             "Another request changed this customer at the same time; retry."
         ) from exc
+    after = _watchable(customer)
+    changed = {
+        name
+        for name in before.keys() | after.keys()
+        if before.get(name) != after.get(name)
+    }
+    if created or changed:
+        customer_segments_refresh(
+            customer=customer, fields=None if created else changed
+        )
     return CustomerUpsertResult(customer=customer, created=created)
+
+
+def _watchable(customer: Customer) -> dict[str, Any]:
+    """The customer's values as rules name them: "email", "attributes.plan"."""
+    values = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
+    attributes = values.pop("attributes") or {}
+    values.update({f"attributes.{key}": value for key, value in attributes.items()})
+    return values
 
 
 def _locked_get_or_new(external_id: str) -> tuple[Customer, bool]:

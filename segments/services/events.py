@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from segments.models import Customer, Event
 
+from .compute import customer_segments_refresh
+
 
 @dataclass(frozen=True)
 class EventRecordResult:
@@ -53,8 +55,13 @@ def event_record(
         return EventRecordResult(
             event=Event.objects.get(message_id=message_id), created=False
         )
-    Customer.objects.filter(
+    seen = Customer.objects.filter(
         Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=event.timestamp),
         pk=customer.pk,
     ).update(last_seen_at=event.timestamp)
+    if seen:
+        customer.last_seen_at = event.timestamp
+    customer_segments_refresh(
+        customer=customer, fields={"last_seen_at"} if seen else set(), event=event
+    )
     return EventRecordResult(event=event, created=True)

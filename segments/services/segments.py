@@ -1,12 +1,20 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from segments.models import Condition, Segment, SegmentRule
-from segments.rules import RuleSpec, RuleSpecError, condition_to_row, parse_rule
+from segments.rules import (
+    RuleSpec,
+    RuleSpecError,
+    condition_to_row,
+    dependencies,
+    parse_rule,
+)
 
 from .actors import Actor
+from .compute import segment_compute_request
 from .unset import UNSET
 
 UPDATABLE_FIELDS = ("name", "description", "trigger_event", "archived")
@@ -32,7 +40,7 @@ def segment_create(
     spec = _validate(segment, rules)
     segment.save()
     if spec:
-        _save_rule_tree(segment, spec)
+        _save_rules(segment, spec)
     return segment
 
 
@@ -49,15 +57,18 @@ def segment_update(
         raise ValidationError({field: message if field == "type" else "Unknown field."})
     for name, value in changes.items():
         setattr(segment, name, value.strip() if isinstance(value, str) else value)
+    restored = "archived" in changes and not segment.archived
     if rules is UNSET:
         _raise_if(_field_errors(segment))
         segment.save()
+        if restored:
+            segment_compute_request(segment=segment)
         return segment
     spec = _validate(segment, rules)
     segment.save()
     segment.rules.all().delete()
     if spec:
-        _save_rule_tree(segment, spec)
+        _save_rules(segment, spec)
     return segment
 
 
@@ -85,12 +96,40 @@ def _validate(segment: Segment, rules: dict[str, Any] | None) -> RuleSpec | None
     elif rules:
         try:
             spec = parse_rule(
-                rules, allow_event_fields=segment.type == Segment.Type.EVENT
+                rules,
+                allow_event_fields=segment.type == Segment.Type.EVENT,
+                max_depth=settings.SEGMENT_RULES_MAX_DEPTH,
+                max_conditions=settings.SEGMENT_RULES_MAX_CONDITIONS,
             )
         except RuleSpecError as exc:
             errors["rules"] = exc.messages()
+        else:
+            errors.update(_reference_errors(segment, spec))
     _raise_if(errors)
     return spec
+
+
+def _reference_errors(segment: Segment, spec: RuleSpec) -> dict[str, list[str]]:
+    """Segments named in the rules must exist, and may not lead back to this one."""
+    wanted = dependencies(spec).segments
+    graph = dict(Segment.objects.values_list("pk", "watched_segments"))
+    missing = sorted(wanted - set(graph))
+    if missing:
+        return {"rules": [f"No segment has id {pk}." for pk in missing]}
+    seen, stack = set(), list(wanted)
+    while stack:
+        pk = stack.pop()
+        if pk == segment.pk:
+            return {
+                "rules": [
+                    "These rules would make the segment depend on itself "
+                    "(through the segments they test)."
+                ]
+            }
+        if pk not in seen:
+            seen.add(pk)
+            stack.extend(graph.get(pk) or [])
+    return {}
 
 
 def _field_errors(segment: Segment) -> dict[str, list[str]]:
@@ -118,6 +157,25 @@ def _field_errors(segment: Segment) -> dict[str, list[str]]:
 def _raise_if(errors: dict[str, list[str]]) -> None:
     if errors:
         raise ValidationError(errors)
+
+
+def _save_rules(segment: Segment, spec: RuleSpec) -> None:
+    """Store the tree and what it reads, then have the members computed."""
+    _save_rule_tree(segment, spec)
+    found = dependencies(spec)
+    segment.watched_fields = sorted(found.fields)
+    segment.watched_events = sorted(found.events)
+    segment.watched_segments = sorted(found.segments)
+    segment.time_relative = found.time_relative
+    segment.save(
+        update_fields=[
+            "watched_fields",
+            "watched_events",
+            "watched_segments",
+            "time_relative",
+        ]
+    )
+    segment_compute_request(segment=segment)
 
 
 def _save_rule_tree(segment: Segment, spec: RuleSpec) -> None:

@@ -1,0 +1,256 @@
+"""Keeping rule segments' members equal to what their rules say.
+
+`segment_recompute` is set-based: a handful of INSERT ... SELECT and DELETE
+statements, whatever the number of customers. The same function serves a full
+recompute and the incremental one (limited to the customers who changed).
+Overrides win: `add` rows never leave, `block` rows never become members.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from segments.models import Customer, Event, Membership, MembershipChange, Segment
+from segments.rules import compile_q, matches, plan
+from segments.selectors import customer_facts, rule_sources, segment_rule_spec
+
+from .actors import Actor
+from .bulk import insert_from_select
+from .memberships import (
+    ChangeContext,
+    announce_entered,
+    record_changes,
+    segment_members_add,
+)
+
+logger = logging.getLogger(__name__)
+State = Segment.ComputeState
+Override = Membership.Override
+Action = MembershipChange.Action
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    entered: int
+    left: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.entered or self.left)
+
+
+@transaction.atomic
+def segment_recompute(
+    *,
+    segment: Segment,
+    customer_ids: Iterable[int] | None = None,
+    now: datetime | None = None,
+) -> RecomputeResult:
+    """Make the rule segment's members those its rules match now: everyone, or only
+    the customers in `customer_ids`. Writes memberships, history and (through the
+    members_entered signal) campaign enrollments in bulk."""
+    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    spec = segment_rule_spec(segment=segment)
+    if segment.type != Segment.Type.RULE or segment.archived or spec is None:
+        return RecomputeResult(entered=0, left=0)
+    now = now or timezone.now()
+    ctx = ChangeContext(actor=Actor.rule(segment), occurred_at=now)
+    scope = Q() if customer_ids is None else Q(pk__in=list(customer_ids))
+    matching = Customer.objects.filter(scope).filter(
+        compile_q(plan(spec, now), rule_sources())
+    )
+    rows = Membership.objects.filter(segment=segment)
+    if customer_ids is not None:
+        rows = rows.filter(customer_id__in=list(customer_ids))
+
+    leaving = rows.filter(override=Override.NONE).exclude(
+        customer_id__in=matching.values("pk")
+    )
+    left = record_changes(
+        _described(ctx, "Left: the rules no longer match"),
+        leaving,
+        Action.LEFT,
+        was_member=True,
+        is_member=False,
+    )
+    if left:
+        leaving.delete()
+
+    entering = matching.exclude(
+        pk__in=Membership.objects.filter(segment=segment).values("customer_id")
+    )
+    entered = insert_from_select(
+        Membership,
+        entering,
+        columns={"customer": "pk"},
+        constants={
+            "segment": segment,
+            "source": Membership.Source.RULE,
+            "override": Override.NONE,
+            "joined_at": now,
+        },
+        ignore_conflicts=True,
+    )
+    if entered:
+        # Rows joined at this very instant by the rules are the ones just written.
+        new_rows = rows.filter(joined_at=now, source=Membership.Source.RULE)
+        record_changes(
+            _described(ctx, "Entered: the rules match"),
+            new_rows,
+            Action.ENTERED,
+            was_member=False,
+            is_member=True,
+        )
+        announce_entered(segment, new_rows, ctx.actor)
+    return RecomputeResult(entered=entered, left=left)
+
+
+def _described(ctx: ChangeContext, description: str) -> ChangeContext:
+    return ChangeContext(
+        actor=ctx.actor, description=description, occurred_at=ctx.occurred_at
+    )
+
+
+def segment_compute_request(*, segment: Segment) -> None:
+    """Ask for a full recompute in the background, once the current transaction
+    commits (so the worker sees the new rules)."""
+    if segment.type != Segment.Type.RULE or segment.archived:
+        return
+    Segment.objects.filter(pk=segment.pk).update(
+        compute_state=State.QUEUED, compute_requested_at=timezone.now()
+    )
+    from segments.tasks import recompute_segment  # tasks import services
+
+    transaction.on_commit(lambda: recompute_segment.delay(segment.pk))
+
+
+def segment_compute_run(*, segment_id: int) -> RecomputeResult | None:
+    """A full recompute as a background job: marks the segment computing, then up
+    to date or failed (with the error, for the admin to show and the periodic job
+    to retry). Never raises. Segments whose rules read this one follow."""
+    started = timezone.now()
+    if not Segment.objects.filter(pk=segment_id, type=Segment.Type.RULE).update(
+        compute_state=State.RUNNING, compute_started_at=started
+    ):
+        return None
+    try:
+        segment = Segment.objects.get(pk=segment_id)
+        result = segment_recompute(segment=segment)
+    except Exception as exc:
+        logger.exception("Computing segment %s failed", segment_id)
+        Segment.objects.filter(pk=segment_id).update(
+            compute_state=State.FAILED,
+            compute_error=f"{type(exc).__name__}: {exc}"[:2000],
+            compute_attempts=F("compute_attempts") + 1,
+        )
+        return None
+    Segment.objects.filter(pk=segment_id).update(
+        compute_state=State.IDLE,
+        computed_at=started,
+        compute_error="",
+        compute_attempts=0,
+    )
+    if result.changed:
+        for dependent in _dependents([segment_id]):
+            segment_compute_request(segment=dependent)
+    return result
+
+
+def segments_refresh_due(*, now: datetime | None = None) -> list[int]:
+    """The periodic job: recompute the segments that need it, and only those.
+
+    Time-relative rules ("within the last 7 days") change as time passes; failed
+    computations are retried (up to SEGMENTS_COMPUTE_MAX_ATTEMPTS); computations
+    queued or running for too long (a lost worker) are started again.
+    """
+    now = now or timezone.now()
+    stuck_before = now - timedelta(seconds=settings.SEGMENTS_COMPUTE_TIMEOUT_SECONDS)
+    due = (
+        Segment.objects.filter(type=Segment.Type.RULE, archived=False)
+        .filter(
+            Q(time_relative=True, compute_state__in=[State.IDLE, State.QUEUED])
+            | Q(
+                compute_state=State.FAILED,
+                compute_attempts__lt=settings.SEGMENTS_COMPUTE_MAX_ATTEMPTS,
+            )
+            | Q(compute_state=State.QUEUED, compute_requested_at__lt=stuck_before)
+            | Q(compute_state=State.RUNNING, compute_started_at__lt=stuck_before)
+        )
+        .order_by("pk")
+    )
+    ids = list(due.values_list("pk", flat=True))
+    for segment_id in ids:
+        segment_compute_run(segment_id=segment_id)
+    return ids
+
+
+@transaction.atomic
+def customer_segments_refresh(
+    *,
+    customer: Customer,
+    fields: Iterable[str] | None = None,
+    event: Event | None = None,
+) -> None:
+    """Look again at the segments a change to this customer can affect: rule
+    segments reading one of `fields` (None: every field, for a new customer) or the
+    event's name, then segments reading those that changed; and event-triggered
+    segments that this event triggers."""
+    watched = None if fields is None else set(fields)
+    live = list(
+        Segment.objects.filter(archived=False, type=Segment.Type.RULE).order_by("pk")
+    )
+    pending = [
+        s
+        for s in live
+        if watched is None
+        or watched & set(s.watched_fields)
+        or (event is not None and event.name in s.watched_events)
+    ]
+    seen: set[int] = set()
+    while pending:
+        segment = pending.pop(0)
+        if segment.pk in seen:
+            continue
+        seen.add(segment.pk)
+        result = segment_recompute(segment=segment, customer_ids=[customer.pk])
+        if result.changed:
+            pending += [s for s in live if segment.pk in s.watched_segments]
+    if event is not None:
+        _trigger(customer, event)
+
+
+def _trigger(customer: Customer, event: Event) -> None:
+    """Event-triggered segments: the customer enters when the event arrives and the
+    conditions hold for it. Evaluated in Python on the facts at hand."""
+    now = timezone.now()
+    for segment in Segment.objects.filter(
+        type=Segment.Type.EVENT, trigger_event=event.name, archived=False
+    ):
+        spec = segment_rule_spec(segment=segment)
+        if spec is not None:
+            facts = customer_facts(
+                customer=customer,
+                event_names=segment.watched_events,
+                trigger=event.properties,
+            )
+            if not matches(plan(spec, now), facts):
+                continue
+        segment_members_add(
+            segment=segment,
+            customers=[customer],
+            actor=Actor.event(event.name),
+            reference_id=event.message_id,
+            description=f'Triggered by "{event.name}"',
+            occurred_at=event.timestamp,
+        )
+
+
+def _dependents(segment_ids: list[int]) -> list[Segment]:
+    live = Segment.objects.filter(archived=False, type=Segment.Type.RULE)
+    return [s for s in live if any(pk in s.watched_segments for pk in segment_ids)]

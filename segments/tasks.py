@@ -1,0 +1,15 @@
+"""Background jobs: load by id, call a service, nothing else."""
+
+from celery import shared_task
+
+from segments.services.compute import segment_compute_run, segments_refresh_due
+
+
+@shared_task
+def recompute_segment(segment_id: int) -> None:
+    segment_compute_run(segment_id=segment_id)
+
+
+@shared_task
+def refresh_segments() -> None:
+    segments_refresh_due()
