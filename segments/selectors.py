@@ -1,10 +1,15 @@
 """Reads with more to them than a filter."""
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from segments.models import (
     Condition,
@@ -16,12 +21,19 @@ from segments.models import (
 )
 from segments.rules import (
     AnyCondition,
+    EventConditionSpec,
     EventFacts,
     Facts,
     Match,
     RuleSpec,
+    RuleSpecError,
+    SegmentConditionSpec,
     Sources,
+    compile_q,
     condition_from_row,
+    dependencies,
+    parse_rule,
+    plan,
 )
 
 
@@ -104,3 +116,114 @@ def rule_sources() -> Sources:
             .values("customer_id")
         ),
     )
+
+
+def segment_rules_parse(
+    *, rules: Any, type: str, segment: Segment | None = None
+) -> RuleSpec:
+    """Check a condition tree for a segment of this type: its shape and types
+    (within the configured limits), and that the segments it tests exist and do not
+    lead back to `segment`. Raises ValidationError on "rules"."""
+    try:
+        spec = parse_rule(
+            rules,
+            allow_event_fields=type == Segment.Type.EVENT,
+            max_depth=settings.SEGMENT_RULES_MAX_DEPTH,
+            max_conditions=settings.SEGMENT_RULES_MAX_CONDITIONS,
+        )
+    except RuleSpecError as exc:
+        raise ValidationError({"rules": exc.messages()}) from exc
+    problem = _reference_problem(spec, segment.pk if segment else None)
+    if problem:
+        raise ValidationError({"rules": [problem]})
+    return spec
+
+
+def _reference_problem(spec: RuleSpec, segment_id: int | None) -> str | None:
+    wanted = dependencies(spec).segments
+    graph = dict(Segment.objects.values_list("pk", "watched_segments"))
+    missing = sorted(wanted - set(graph))
+    if missing:
+        return f"No segment has id {missing[0]}."
+    seen, stack = set(), list(wanted)
+    while stack:
+        pk = stack.pop()
+        if pk == segment_id:
+            return (
+                "These rules would make the segment depend on itself "
+                "(through the segments they test)."
+            )
+        if pk not in seen:
+            seen.add(pk)
+            stack.extend(graph.get(pk) or [])
+    return None
+
+
+@dataclass(frozen=True)
+class ConditionCount:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SegmentPreview:
+    count: int
+    sample: list[Customer]
+    conditions: list[ConditionCount]
+
+
+def segment_preview(
+    *,
+    rules: Any,
+    type: str = Segment.Type.RULE,
+    segment: Segment | None = None,
+    sample_size: int = 10,
+) -> SegmentPreview:
+    """For a tree not saved yet: how many customers match it now, a sample of them,
+    and how many each top-level condition or group matches on its own."""
+    spec = segment_rules_parse(rules=rules, type=type, segment=segment)
+    now = timezone.now()
+    sources = rule_sources()
+
+    def matching(part: RuleSpec) -> QuerySet[Customer]:
+        return Customer.objects.filter(compile_q(plan(part, now), sources))
+
+    parts = [
+        (condition_label(c), RuleSpec(Match.ALL, conditions=(c,)))
+        for c in spec.conditions
+    ] + [(group_label(r), r) for r in spec.rules]
+    return SegmentPreview(
+        count=matching(spec).count(),
+        sample=list(matching(spec).order_by("-created_at", "-pk")[:sample_size]),
+        conditions=[
+            ConditionCount(label, matching(part).count()) for label, part in parts
+        ],
+    )
+
+
+def condition_label(condition: AnyCondition) -> str:
+    if isinstance(condition, SegmentConditionSpec):
+        name = (
+            Segment.objects.filter(pk=condition.segment)
+            .values_list("name", flat=True)
+            .first()
+        )
+        verb = "in" if condition.operator == "in" else "not in"
+        return f'{verb} segment "{name}"'
+    if isinstance(condition, EventConditionSpec):
+        count = "" if condition.value is None else f" {condition.value}"
+        times = f"{condition.operator.replace('_', ' ')}{count}"
+        window = (
+            f" in the last {condition.within_days} days"
+            if condition.within_days
+            else ""
+        )
+        where = " (with conditions)" if condition.where else ""
+        return f'performed "{condition.event}" {times}{window}{where}'
+    value = "" if condition.value is None else f" {json.dumps(condition.value)}"
+    return f"{condition.field} {condition.operator.replace('_', ' ')}{value}"
+
+
+def group_label(rule: RuleSpec) -> str:
+    size = len(rule.conditions) + len(rule.rules)
+    return f"{rule.match.upper()} of a group of {size}"

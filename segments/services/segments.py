@@ -1,17 +1,11 @@
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from segments.models import Condition, Segment, SegmentRule
-from segments.rules import (
-    RuleSpec,
-    RuleSpecError,
-    condition_to_row,
-    dependencies,
-    parse_rule,
-)
+from segments.rules import RuleSpec, condition_to_row, dependencies
+from segments.selectors import segment_rules_parse
 
 from .actors import Actor
 from .compute import segment_compute_request
@@ -95,41 +89,11 @@ def _validate(segment: Segment, rules: dict[str, Any] | None) -> RuleSpec | None
         errors["rules"] = ["A rule segment needs at least one condition."]
     elif rules:
         try:
-            spec = parse_rule(
-                rules,
-                allow_event_fields=segment.type == Segment.Type.EVENT,
-                max_depth=settings.SEGMENT_RULES_MAX_DEPTH,
-                max_conditions=settings.SEGMENT_RULES_MAX_CONDITIONS,
-            )
-        except RuleSpecError as exc:
-            errors["rules"] = exc.messages()
-        else:
-            errors.update(_reference_errors(segment, spec))
+            spec = segment_rules_parse(rules=rules, type=segment.type, segment=segment)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     _raise_if(errors)
     return spec
-
-
-def _reference_errors(segment: Segment, spec: RuleSpec) -> dict[str, list[str]]:
-    """Segments named in the rules must exist, and may not lead back to this one."""
-    wanted = dependencies(spec).segments
-    graph = dict(Segment.objects.values_list("pk", "watched_segments"))
-    missing = sorted(wanted - set(graph))
-    if missing:
-        return {"rules": [f"No segment has id {pk}." for pk in missing]}
-    seen, stack = set(), list(wanted)
-    while stack:
-        pk = stack.pop()
-        if pk == segment.pk:
-            return {
-                "rules": [
-                    "These rules would make the segment depend on itself "
-                    "(through the segments they test)."
-                ]
-            }
-        if pk not in seen:
-            seen.add(pk)
-            stack.extend(graph.get(pk) or [])
-    return {}
 
 
 def _field_errors(segment: Segment) -> dict[str, list[str]]:
