@@ -211,14 +211,15 @@ def condition_label(condition: AnyCondition) -> str:
         verb = "in" if condition.operator == "in" else "not in"
         return f'{verb} segment "{name}"'
     if isinstance(condition, EventConditionSpec):
-        count = "" if condition.value is None else f" {condition.value}"
-        times = f"{condition.operator.replace('_', ' ')}{count}"
         window = (
             f" in the last {condition.within_days} days"
             if condition.within_days
             else ""
         )
-        where = " (with conditions)" if condition.where else ""
+        where = " (with conditions on it)" if condition.where else ""
+        if condition.operator == "not_performed":
+            return f'did not perform "{condition.event}"{window}{where}'
+        times = f"{condition.operator.replace('_', ' ')} {condition.value} times"
         return f'performed "{condition.event}" {times}{window}{where}'
     value = "" if condition.value is None else f" {json.dumps(condition.value)}"
     return f"{condition.field} {condition.operator.replace('_', ' ')}{value}"

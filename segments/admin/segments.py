@@ -1,20 +1,25 @@
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import JsonResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 
 from segments.models import Condition, Membership, Segment
 from segments.rules import RuleSpec, rule_to_dict
-from segments.selectors import segment_rule_spec
+from segments.selectors import condition_label, segment_preview, segment_rule_spec
 from segments.services import Actor, segment_create, segment_delete, segment_update
+from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
 
 FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
 UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
 READONLY_FIELDS = (
+    "computation",
     "rule_tree",
     "members",
     "add_member",
@@ -44,26 +49,104 @@ class SegmentForm(ServiceForm):
 
 
 def rule_tree_html(spec: RuleSpec) -> str:
-    conditions = (
-        (c.field, c.operator, "" if c.value is None else json.dumps(c.value))
-        for c in spec.conditions
-    )
+    conditions = ((condition_label(c),) for c in spec.conditions)
     groups = ((rule_tree_html(rule),) for rule in spec.rules)
     return format_html(
         "{} of:<ul>{}{}</ul>",
         spec.match.upper(),
-        format_html_join("", "<li><code>{} {} {}</code></li>", conditions),
+        format_html_join("", "<li><code>{}</code></li>", conditions),
         format_html_join("", "<li>{}</li>", groups),
     )
+
+
+def computation_html(segment: Segment) -> str:
+    if segment.type != Segment.Type.RULE:
+        return "-"
+    State = Segment.ComputeState
+    when = f"{timesince(segment.computed_at)} ago" if segment.computed_at else "never"
+    if segment.compute_state == State.FAILED:
+        return format_html(
+            '<strong style="color:var(--error-fg)">Failed</strong> '
+            "(attempt {}; retried automatically): {}<br>Last computed: {}",
+            segment.compute_attempts,
+            segment.compute_error,
+            when,
+        )
+    if segment.compute_state in (State.QUEUED, State.RUNNING):
+        return format_html(
+            "<strong>{}</strong> &middot; last computed: {}",
+            segment.get_compute_state_display(),
+            when,
+        )
+    return format_html("Up to date &middot; last computed: {}", when)
 
 
 @admin.register(Segment)
 class SegmentAdmin(ServiceAdmin):
     form = SegmentForm
-    list_display = ("name", "type", "members", "archived", "created_by", "updated_at")
-    list_filter = ("type", "archived")
+    list_display = ("name", "type", "members", "computation", "archived", "updated_at")
+    list_filter = ("type", "archived", "compute_state")
     search_fields = ("name",)
     list_select_related = ("created_by",)
+    actions = ["recompute"]
+    change_form_template = "admin/segments/segment/change_form.html"
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("preview/", preview, name="segments_segment_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """The count, a sample and per-condition counts for the rules being edited."""
+        if request.method != "POST":
+            return JsonResponse({"error": "POST the rules as JSON."}, status=405)
+        try:
+            body = json.loads(request.body or b"{}")
+            segment = Segment.objects.filter(pk=body.get("segment")).first()
+            preview = segment_preview(
+                rules=body.get("rules"),
+                type=body.get("type") or (segment.type if segment else "rule"),
+                segment=segment,
+            )
+        except (ValueError, AttributeError):
+            return JsonResponse(
+                {"errors": ['Expected JSON: {"rules": {...}}.']}, status=400
+            )
+        except ValidationError as exc:
+            return JsonResponse({"errors": exc.messages}, status=400)
+        return JsonResponse(
+            {
+                "count": preview.count,
+                "sample": [
+                    {
+                        "id": c.external_id,
+                        "email": c.email,
+                        "url": reverse("admin:segments_customer_change", args=[c.pk]),
+                    }
+                    for c in preview.sample
+                ],
+                "conditions": [
+                    {"label": c.label, "count": c.count} for c in preview.conditions
+                ],
+            }
+        )
+
+    @admin.action(description="Recompute the members of the selected rule segments")
+    def recompute(self, request, queryset):
+        segments = list(queryset.filter(type=Segment.Type.RULE, archived=False))
+        for segment in segments:
+            segment_compute_request(segment=segment)
+        self.message_user(
+            request,
+            f"Recomputing {len(segments)} rule segment(s) in the background.",
+            messages.SUCCESS,
+        )
+
+    @admin.display(description="computation", ordering="computed_at")
+    def computation(self, obj):
+        return computation_html(obj)
 
     def get_queryset(self, request):
         members = Count(

@@ -172,7 +172,7 @@ def _plan_field(condition: ConditionSpec, now: datetime, in_where: bool) -> Node
     if op == "regex":
         return Test(ref, "text", "regex", value)
     if op == "within_last":
-        start = now - parse_duration(value)  # type: ignore[operator]
+        start = _earlier(now, parse_duration(value))  # type: ignore[arg-type]
         return All(
             (
                 _order(ref, is_date_field, "gte", start.isoformat(), now),
@@ -214,14 +214,23 @@ def _order(ref: Ref, is_date_field: bool, op: str, value: Any, now: datetime) ->
         return Test(ref, "instant", op, when.at)
     day = when.at.astimezone(UTC)
     start = day.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = start + timedelta(days=1)
+    # The day's last microsecond, not the next day's start: 9999-12-31 has none.
+    last = start + (timedelta(days=1) - timedelta(microseconds=1))
     if op == "eq":
         return All(
-            (Test(ref, "instant", "gte", start), Test(ref, "instant", "lt", end))
+            (Test(ref, "instant", "gte", start), Test(ref, "instant", "lte", last))
         )
     if op in ("lt", "gte"):
         return Test(ref, "instant", op, start)
-    return Test(ref, "instant", "gte" if op == "gt" else "lt", end)
+    return Test(ref, "instant", op, last)
+
+
+def _earlier(now: datetime, duration: timedelta) -> datetime:
+    """`duration` before `now`, or the earliest time there is."""
+    try:
+        return now - duration
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass

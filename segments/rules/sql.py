@@ -184,7 +184,14 @@ def _json_test(source: Fragment, test: Test, vendor: str) -> Fragment:
     else:
         json_type = sql("json_type({})", node)
     if test.kind == "set":
-        return sql("COALESCE({} <> 'null', FALSE)", json_type)
+        # Not null and not empty text, as for the built-in text fields.
+        string = JSON_TYPES[vendor]["text"][0]
+        return sql(
+            f"COALESCE({{}} <> 'null' AND ({{}} <> '{string}' OR {{}} <> ''), FALSE)",
+            json_type,
+            json_type,
+            text,
+        )
     if test.kind == "bool":
         flag = "boolean" if vendor == "postgresql" else str(test.value).lower()
         guard = sql(f"COALESCE({{}} = '{flag}', FALSE)", json_type)

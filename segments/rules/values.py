@@ -16,8 +16,9 @@ UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # A date in the data: an ISO day, alone or followed by a time ("2025-01-31",
-# "2025-01-31T10:00:00Z"). It compares by the day written in it.
-DATA_DAY = re.compile(r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([T ]|$)")
+# "2025-01-31T10:00:00Z"). It compares by the day written in it. \Z, not $: a
+# Python $ also matches before a final newline, which SQL's patterns do not.
+DATA_DAY = re.compile(r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}([T ]|\Z)")
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
@@ -80,7 +81,10 @@ def parse_when(value: Any, now: datetime) -> When | None:
         return When(now, day=False)
     if found := RELATIVE.match(value):
         delta = timedelta(**{UNITS[found[3]]: int(found[2])})
-        return When(now + delta if found[1] == "+" else now - delta, day=False)
+        try:
+            return When(now + delta if found[1] == "+" else now - delta, day=False)
+        except OverflowError:  # before year 1 or after year 9999
+            return None
     if ISO_DAY.match(value):
         try:
             day = date.fromisoformat(value)
@@ -89,9 +93,11 @@ def parse_when(value: Any, now: datetime) -> When | None:
         return When(datetime.combine(day, time(), UTC), day=True)
     try:
         at = datetime.fromisoformat(value)
-    except ValueError:
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        at.astimezone(UTC)  # both evaluators compare in UTC: it must exist there
+    except (ValueError, OverflowError):
         return None
-    return When(at if at.tzinfo else at.replace(tzinfo=UTC), day=False)
+    return When(at, day=False)
 
 
 def is_relative(value: Any) -> bool:

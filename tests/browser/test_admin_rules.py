@@ -1,0 +1,62 @@
+import json
+
+import pytest
+
+from segments.models import Membership, Segment
+from tests.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RULES = {
+    "match": "all",
+    "conditions": [
+        {"field": "attributes.channel", "operator": "equals", "value": "Facebook"},
+        {"field": "attributes.spend", "operator": "gte", "value": 100},
+    ],
+}
+
+
+def test_admin__preview_then_save_rule_segment__members_computed(
+    admin_page, live_server
+):
+    # Given customers, two of them big Facebook spenders
+    CustomerFactory(
+        external_id="big-1", attributes={"channel": "Facebook", "spend": 150}
+    )
+    CustomerFactory(
+        external_id="big-2", attributes={"channel": "facebook", "spend": 100}
+    )
+    CustomerFactory(external_id="small", attributes={"channel": "Facebook", "spend": 5})
+
+    # When a marketer writes rules and previews them before saving
+    admin_page.goto(f"{live_server.url}/admin/segments/segment/add/")
+    admin_page.fill("#id_name", "Big Facebook spenders")
+    admin_page.select_option("#id_type", "rule")
+    admin_page.fill("#id_rules", json.dumps(RULES))
+    admin_page.click("#preview-button")
+
+    # Then the preview shows the count, each condition's count and a sample
+    result = admin_page.locator("#preview-result")
+    result.locator("strong").wait_for()
+    assert result.locator("strong").inner_text() == "2 customers match"
+    rows = result.locator("tbody tr").all_inner_texts()
+    assert rows == [
+        'attributes.channel equals "Facebook"\t3',
+        "attributes.spend gte 100\t2",
+    ]
+    sample = result.locator("li a").all_inner_texts()
+    assert sorted(text.split(" ")[0] for text in sample) == ["big-1", "big-2"]
+    assert not Segment.objects.exists()
+
+    # When they save, the members are computed in the background and shown
+    admin_page.click("input[name=_save]")
+    admin_page.wait_for_selector(".messagelist .success")
+    segment = Segment.objects.get(name="Big Facebook spenders")
+    assert set(
+        Membership.objects.filter(segment=segment).values_list(
+            "customer__external_id", flat=True
+        )
+    ) == {"big-1", "big-2"}
+    row = admin_page.locator("#result_list tr", has_text="Big Facebook spenders")
+    assert row.locator("td.field-members").inner_text() == "2"
+    assert "Up to date" in row.locator("td.field-computation").inner_text()
