@@ -48,6 +48,7 @@ from segments.services import (
     segment_override_set,
     segment_test_user_add,
 )
+from segments.services.compute import segment_compute_run
 
 BATCH_SIZE = 1000
 DEFAULT_CUSTOMERS = 3000
@@ -148,6 +149,7 @@ class DemoSeeder:
         self.fill_event(segments[PURCHASED], people)
         self.overrides(segments, people)
         self.test_users([segments[HIGH_VALUE], segments[PURCHASED]], qa)
+        self.compute(segments)
         self.campaigns(segments)
 
     def customers(self, count: int) -> list[Person]:
@@ -189,6 +191,13 @@ class DemoSeeder:
         }
         self.say(f"Created {len(segments)} segments")
         return segments
+
+    def compute(self, segments: dict[str, Segment]) -> None:
+        """Rule segments get their members from the rules, overrides respected."""
+        for segment in segments.values():
+            result = segment_compute_run(segment_id=segment.pk)
+            if result:
+                self.say(f"{segment.name}: {result.entered} matched the rules")
 
     def fill_static(self, segment: Segment, people: list[Person]) -> None:
         """Beta testers joined over the last 90 days; a few have left since."""
