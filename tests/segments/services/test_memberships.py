@@ -361,27 +361,27 @@ def at(hour):
     return datetime(2025, 5, 1, hour, tzinfo=UTC)
 
 
+def override_at(segment, customer, user_status, actor, occurred_at, **kwargs):
+    return segment_override_set(
+        segment=segment,
+        customer=customer,
+        user_status=user_status,
+        actor=actor,
+        occurred_at=occurred_at,
+        **kwargs,
+    )
+
+
 def test_override_set__older_than_last_change__recorded_ignored_state_kept(
     rule_segment, actor
 ):
     # Given a customer blocked at 12:00
     customer = CustomerFactory()
-    segment_override_set(
-        segment=rule_segment,
-        customer=customer,
-        user_status="block",
-        actor=actor,
-        occurred_at=at(12),
-    )
+    override_at(rule_segment, customer, "block", actor, at(12))
 
     # When an "add" that happened at 11:00 arrives late
-    state = segment_override_set(
-        segment=rule_segment,
-        customer=customer,
-        user_status="add",
-        actor=actor,
-        occurred_at=at(11),
-        description="from the CRM",
+    state = override_at(
+        rule_segment, customer, "add", actor, at(11), description="from the CRM"
     )
 
     # Then the block stands, and history keeps the late change as ignored
@@ -400,21 +400,9 @@ def test_override_set__older_without_membership_row__recorded_ignored(
     # Given a block then a reset: no membership row remains
     customer = CustomerFactory()
     for status, hour in (("block", 10), ("reset", 12)):
-        segment_override_set(
-            segment=rule_segment,
-            customer=customer,
-            user_status=status,
-            actor=actor,
-            occurred_at=at(hour),
-        )
+        override_at(rule_segment, customer, status, actor, at(hour))
 
-    state = segment_override_set(
-        segment=rule_segment,
-        customer=customer,
-        user_status="add",
-        actor=actor,
-        occurred_at=at(11),
-    )
+    state = override_at(rule_segment, customer, "add", actor, at(11))
 
     assert (state.membership, state.stale) == (None, True)
     assert not Membership.objects.filter(customer=customer).exists()
@@ -423,21 +411,9 @@ def test_override_set__older_without_membership_row__recorded_ignored(
 
 def test_override_set__newer_or_equal_timestamp__applied(rule_segment, actor):
     customer = CustomerFactory()
-    segment_override_set(
-        segment=rule_segment,
-        customer=customer,
-        user_status="block",
-        actor=actor,
-        occurred_at=at(12),
-    )
+    override_at(rule_segment, customer, "block", actor, at(12))
 
-    state = segment_override_set(
-        segment=rule_segment,
-        customer=customer,
-        user_status="add",
-        actor=actor,
-        occurred_at=at(12),
-    )
+    state = override_at(rule_segment, customer, "add", actor, at(12))
 
     assert (state.changed, state.stale, state.is_member) == (True, False, True)
 
@@ -446,21 +422,9 @@ def test_override_set__ignored_change__not_counted_as_newer(rule_segment, actor)
     # Given a late change ignored at 09:00 after one applied at 12:00
     customer = CustomerFactory()
     for status, hour in (("block", 12), ("add", 9)):
-        segment_override_set(
-            segment=rule_segment,
-            customer=customer,
-            user_status=status,
-            actor=actor,
-            occurred_at=at(hour),
-        )
+        override_at(rule_segment, customer, status, actor, at(hour))
 
     # When a change at 13:00 arrives, then it applies
-    state = segment_override_set(
-        segment=rule_segment,
-        customer=customer,
-        user_status="reset",
-        actor=actor,
-        occurred_at=at(13),
-    )
+    state = override_at(rule_segment, customer, "reset", actor, at(13))
 
     assert state.changed and not state.stale
