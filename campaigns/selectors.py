@@ -37,3 +37,7 @@ def customer_campaigns(*, customer: Customer):
     return Campaign.objects.live().filter(
         enrollments__customer=customer, enrollments__status=Enrollment.Status.ACTIVE
     )
+
+
+def campaign_list():
+    return Campaign.objects.prefetch_related("segments")

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "import_export",
     "segments",
     "campaigns",
@@ -105,13 +106,44 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# The REST API under /api/v1/ (docs/api.md): API keys, JSON only, one error format.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+# 10,000 ids of 100 characters fit; larger bodies get 413 before they are parsed.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
+# Django refuses to read larger bodies (the idempotency hash reads the body).
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "segments.api.schema.ApiSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["segments.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["segments.api.auth.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["segments.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "segments.api.errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Segments API",
-    "DESCRIPTION": "Audience segmentation for integrations.",
+    "DESCRIPTION": (
+        "Audience segmentation for integrations: customers, events, segments, "
+        "members and overrides, campaigns. Send an API key in `X-API-Key` or "
+        "`Authorization: Bearer`. Errors read "
+        '`{"statusCode", "error", "message", "details"}`. See docs/api.md.'
+    ),
     "VERSION": "1.0.0",
+    # The docs page works without the internet: Swagger UI is served from here.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "EnrollmentStatusEnum": ["active", "removed", "not_enrolled"],
+    },
 }
 
 # Celery: without a broker, jobs run inline in the calling process.

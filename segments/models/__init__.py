@@ -1,5 +1,6 @@
 from .api_keys import ApiKey
 from .customers import Customer, Event
+from .idempotency import IdempotentRequest
 from .memberships import Membership, MembershipChange
 from .segments import Condition, Segment, SegmentRule
 
@@ -8,6 +9,7 @@ __all__ = [
     "Condition",
     "Customer",
     "Event",
+    "IdempotentRequest",
     "Membership",
     "MembershipChange",
     "Segment",

@@ -107,6 +107,8 @@ class MembershipChange(models.Model):
         BLOCKED = "blocked", "Blocked"
         OVERRIDE_ADDED = "override_added", "Add override set"
         OVERRIDE_RESET = "override_reset", "Override reset"
+        # A change older than the last one applied: kept for the record, not applied.
+        IGNORED = "ignored", "Ignored (stale)"
 
     ActorType = ActorType
 

@@ -20,7 +20,13 @@ from .memberships import (
     segment_test_user_add,
     segment_test_user_remove,
 )
-from .segments import segment_create, segment_delete, segment_update
+from .segments import (
+    SegmentWithCustomers,
+    segment_create,
+    segment_create_with_customers,
+    segment_delete,
+    segment_update,
+)
 
 __all__ = [
     "Actor",
@@ -30,6 +36,7 @@ __all__ = [
     "MembersAddResult",
     "MembersRemoveResult",
     "MembershipState",
+    "SegmentWithCustomers",
     "api_key_authenticate",
     "api_key_create",
     "api_key_revoke",
@@ -37,6 +44,7 @@ __all__ = [
     "customer_upsert",
     "event_record",
     "segment_create",
+    "segment_create_with_customers",
     "segment_delete",
     "segment_members_add",
     "segment_members_remove",

@@ -55,6 +55,8 @@ class MembershipState:
 
     membership: Membership | None
     changed: bool
+    # True when the change was older than the last one applied, and so not applied.
+    stale: bool = False
 
     @property
     def is_member(self) -> bool:
@@ -154,6 +156,10 @@ def segment_override_set(
     """Village's user_status: `add` makes the customer a member whatever the rules
     say; `block` takes them out and keeps the rules from adding them back; `reset`
     clears the override, leaves membership as it is and lets the rules decide again.
+
+    A change that `occurred_at` before the last change applied to this customer in
+    this segment arrived late: it is recorded as `ignored` and changes nothing, so a
+    delayed request cannot undo a newer one.
     """
     if user_status not in (Override.ADD, Override.BLOCK, "reset"):
         raise ValidationError(
@@ -162,6 +168,9 @@ def segment_override_set(
     ctx = _context(actor, reference_id, metadata, description, occurred_at)
     (customer,) = _lock(segment, [customer])
     row = _rows(segment, [customer]).get(customer.pk)
+    if occurred_at is not None and _newer_change_exists(segment, customer, ctx):
+        _record_ignored(ctx, segment, customer, row, user_status)
+        return MembershipState(membership=row, changed=False, stale=True)
     if user_status == Override.ADD:
         return _pin(segment, customer, row, ctx, is_test=False)
     if user_status == Override.BLOCK:
@@ -339,7 +348,6 @@ def record_changes(
     """One history row per membership row in `rows`, copying it as it stands (so
     call it while the rows exist); `state` replaces what the row says."""
     copied = {name: name for name in ("source", "override", "is_test")}
-    actor = ctx.actor
     return insert_from_select(
         MembershipChange,
         rows,
@@ -350,17 +358,10 @@ def record_changes(
         },
         constants={
             **state,
+            **_change_values(ctx),
             "action": action,
             "was_member": was_member,
             "is_member": is_member,
-            "actor_type": actor.type,
-            "actor_user": actor.user,
-            "actor_api_key": actor.api_key,
-            "actor_label": actor.label,
-            "reference_id": ctx.reference_id,
-            "metadata": ctx.metadata,
-            "description": ctx.description,
-            "occurred_at": ctx.occurred_at,
         },
     )
 
@@ -371,4 +372,51 @@ def announce_entered(
     """Tell listeners (campaigns) that the customers of `memberships` entered."""
     members_entered.send(
         sender=Segment, segment=segment, memberships=memberships, actor=actor
+    )
+
+
+def _change_values(ctx: ChangeContext) -> dict[str, Any]:
+    """What every history row says about who made the change, when and why."""
+    actor = ctx.actor
+    return {
+        "actor_type": actor.type,
+        "actor_user": actor.user,
+        "actor_api_key": actor.api_key,
+        "actor_label": actor.label,
+        "reference_id": ctx.reference_id,
+        "metadata": ctx.metadata,
+        "description": ctx.description,
+        "occurred_at": ctx.occurred_at,
+    }
+
+
+def _newer_change_exists(segment, customer, ctx: ChangeContext) -> bool:
+    return (
+        MembershipChange.objects.filter(
+            segment=segment, customer=customer, occurred_at__gt=ctx.occurred_at
+        )
+        .exclude(action=Action.IGNORED)
+        .exists()
+    )
+
+
+def _record_ignored(ctx, segment, customer, row, user_status) -> None:
+    """History of a late change: the state stays as it is, and the row says why."""
+    member = row is not None and row.is_member
+    values = _change_values(ctx)
+    note = (
+        f'Not applied: "{user_status}" occurred at {ctx.occurred_at.isoformat()}, '
+        "before the last change applied."
+    )
+    values["description"] = f"{note} {ctx.description}".strip()
+    MembershipChange.objects.create(
+        **values,
+        segment=segment,
+        customer=customer,
+        action=Action.IGNORED,
+        was_member=member,
+        is_member=member,
+        source=row.source if row else ctx.actor.source,
+        override=row.override if row else Override.NONE,
+        is_test=row.is_test if row else False,
     )

@@ -1,14 +1,17 @@
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from segments.models import Condition, Segment, SegmentRule
+from segments.models import Condition, Customer, Segment, SegmentRule
 from segments.rules import RuleSpec, condition_to_row, dependencies
 from segments.selectors import segment_rules_parse
 
 from .actors import Actor
 from .compute import segment_compute_request
+from .customers import customer_upsert
+from .memberships import segment_members_add
 from .unset import UNSET
 
 UPDATABLE_FIELDS = ("name", "description", "trigger_event", "archived")
@@ -36,6 +39,41 @@ def segment_create(
     if spec:
         _save_rules(segment, spec)
     return segment
+
+
+@dataclass(frozen=True)
+class SegmentWithCustomers:
+    segment: Segment
+    customers: list[Customer]  # in the order given
+
+
+@transaction.atomic
+def segment_create_with_customers(
+    *, customers: list[dict[str, Any]], actor: Actor, **fields: Any
+) -> SegmentWithCustomers:
+    """Create a segment with its people (Segmenter's create): each is created or
+    updated by `customer_upsert(**row)` and added, all or nothing. Errors name the
+    row at fault: {"customers[2].email": [...]}."""
+    segment = segment_create(actor=actor, **fields)
+    upserted: list[Customer] = []
+    errors: dict[str, list[str]] = {}
+    for index, row in enumerate(customers):
+        try:
+            upserted.append(customer_upsert(actor=actor, **row).customer)
+        except ValidationError as exc:
+            errors.update(_row_errors(f"customers[{index}]", exc))
+    _raise_if(errors)
+    segment_members_add(segment=segment, customers=upserted, actor=actor)
+    return SegmentWithCustomers(segment=segment, customers=upserted)
+
+
+def _row_errors(row: str, exc: ValidationError) -> dict[str, list[str]]:
+    if not hasattr(exc, "error_dict"):
+        return {row: exc.messages}
+    return {
+        row if field == NON_FIELD_ERRORS else f"{row}.{field}": messages
+        for field, messages in exc.message_dict.items()
+    }
 
 
 @transaction.atomic

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -353,3 +355,76 @@ def test_members_remove__mixed_sources__each_history_row_keeps_its_own(
         (by_rule.pk, "rule", "none"),
     }
     assert {c.actor_label for c in left} == {"admin: alice"}
+
+
+def at(hour):
+    return datetime(2025, 5, 1, hour, tzinfo=UTC)
+
+
+def override_at(segment, customer, user_status, actor, occurred_at, **kwargs):
+    return segment_override_set(
+        segment=segment,
+        customer=customer,
+        user_status=user_status,
+        actor=actor,
+        occurred_at=occurred_at,
+        **kwargs,
+    )
+
+
+def test_override_set__older_than_last_change__recorded_ignored_state_kept(
+    rule_segment, actor
+):
+    # Given a customer blocked at 12:00
+    customer = CustomerFactory()
+    override_at(rule_segment, customer, "block", actor, at(12))
+
+    # When an "add" that happened at 11:00 arrives late
+    state = override_at(
+        rule_segment, customer, "add", actor, at(11), description="from the CRM"
+    )
+
+    # Then the block stands, and history keeps the late change as ignored
+    assert (state.changed, state.stale, state.is_member) == (False, True, False)
+    row = Membership.objects.get(segment=rule_segment, customer=customer)
+    assert row.override == Override.BLOCK
+    late = MembershipChange.objects.filter(customer=customer).order_by("id").last()
+    assert (late.action, late.was_member, late.is_member) == ("ignored", False, False)
+    assert late.occurred_at == at(11)
+    assert '"add"' in late.description and "from the CRM" in late.description
+
+
+def test_override_set__older_without_membership_row__recorded_ignored(
+    rule_segment, actor
+):
+    # Given a block then a reset: no membership row remains
+    customer = CustomerFactory()
+    for status, hour in (("block", 10), ("reset", 12)):
+        override_at(rule_segment, customer, status, actor, at(hour))
+
+    state = override_at(rule_segment, customer, "add", actor, at(11))
+
+    assert (state.membership, state.stale) == (None, True)
+    assert not Membership.objects.filter(customer=customer).exists()
+    assert history(rule_segment)[-1] == ("ignored", False, False)
+
+
+def test_override_set__newer_or_equal_timestamp__applied(rule_segment, actor):
+    customer = CustomerFactory()
+    override_at(rule_segment, customer, "block", actor, at(12))
+
+    state = override_at(rule_segment, customer, "add", actor, at(12))
+
+    assert (state.changed, state.stale, state.is_member) == (True, False, True)
+
+
+def test_override_set__ignored_change__not_counted_as_newer(rule_segment, actor):
+    # Given a late change ignored at 09:00 after one applied at 12:00
+    customer = CustomerFactory()
+    for status, hour in (("block", 12), ("add", 9)):
+        override_at(rule_segment, customer, status, actor, at(hour))
+
+    # When a change at 13:00 arrives, then it applies
+    state = override_at(rule_segment, customer, "reset", actor, at(13))
+
+    assert state.changed and not state.stale

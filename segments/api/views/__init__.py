@@ -1,0 +1,25 @@
+from .customers import CustomersApi, EventsApi
+from .members import (
+    SegmentAddCustomersApi,
+    SegmentHistoryApi,
+    SegmentMemberDetailApi,
+    SegmentMembersApi,
+    SegmentRemoveCustomersApi,
+    SegmentStatsApi,
+    SegmentStatusApi,
+)
+from .segments import SegmentDetailApi, SegmentsApi
+
+__all__ = [
+    "CustomersApi",
+    "EventsApi",
+    "SegmentAddCustomersApi",
+    "SegmentDetailApi",
+    "SegmentHistoryApi",
+    "SegmentMemberDetailApi",
+    "SegmentMembersApi",
+    "SegmentRemoveCustomersApi",
+    "SegmentStatsApi",
+    "SegmentStatusApi",
+    "SegmentsApi",
+]

@@ -1,0 +1,297 @@
+"""Members of a segment: bulk adds and removes, Village's overrides, reads."""
+
+from datetime import UTC, datetime
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+
+from segments.models import Membership, MembershipChange, Segment
+from segments.selectors import (
+    customer_by_user,
+    customers_by_ids,
+    segment_history,
+    segment_member,
+    segment_members,
+    segment_stats,
+)
+from segments.services import (
+    segment_members_add,
+    segment_members_remove,
+    segment_override_set,
+)
+
+from ..base import (
+    ApiView,
+    NewestFirst,
+    actor,
+    customer_or_404,
+    get_or_404,
+    paginated,
+    valid,
+    valid_query,
+)
+from ..serializers import IdField, IdsInput, IdTypeQuery
+
+
+def _segment(segment_id: int) -> Segment:
+    return get_or_404(Segment.objects, "segment", pk=segment_id)
+
+
+def _customers(request):
+    """The ids in the body, found by the query's id_type, and the call's context."""
+    id_type = valid_query(IdTypeQuery, request)["id_type"]
+    data = valid(IdsInput, request.data, id_type=id_type)
+    return customers_by_ids(ids=data.pop("ids"), id_type=id_type), data
+
+
+class SegmentAddCustomersApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        added = serializers.IntegerField()
+        already_members = serializers.IntegerField()
+        unknown_ids = serializers.ListField(child=serializers.CharField())
+        blocked_ids = serializers.ListField(
+            child=serializers.CharField(), help_text="Kept out by a block override."
+        )
+
+    @extend_schema(
+        parameters=[IdTypeQuery],
+        request=IdsInput,
+        responses=OutputSerializer,
+        summary="Add customers to a segment",
+        description="Up to 10,000 ids, in one transaction. Ids matching nobody are "
+        "listed in `unknown_ids`; blocked customers stay out, in `blocked_ids`. In a "
+        "rule segment the added customers get an `add` override.",
+    )
+    def post(self, request, segment_id: int):
+        segment = _segment(segment_id)
+        lookup, context = _customers(request)
+        result = segment_members_add(
+            segment=segment,
+            customers=lookup.found.values(),
+            actor=actor(request),
+            **context,
+        )
+        blocked = {customer.pk for customer in result.blocked}
+        return Response(
+            {
+                "added": len(result.added),
+                "already_members": len(result.already_members),
+                "unknown_ids": lookup.unknown,
+                "blocked_ids": [
+                    given for given, c in lookup.found.items() if c.pk in blocked
+                ],
+            }
+        )
+
+
+class SegmentRemoveCustomersApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        removed = serializers.IntegerField()
+        not_members = serializers.IntegerField()
+        unknown_ids = serializers.ListField(child=serializers.CharField())
+
+    @extend_schema(
+        parameters=[IdTypeQuery],
+        request=IdsInput,
+        responses=OutputSerializer,
+        summary="Remove customers from a segment",
+        description="Up to 10,000 ids, in one transaction. Blocks stay in place: "
+        "lift one with POST /segments/status and user_status reset.",
+    )
+    def post(self, request, segment_id: int):
+        segment = _segment(segment_id)
+        lookup, context = _customers(request)
+        result = segment_members_remove(
+            segment=segment,
+            customers=lookup.found.values(),
+            actor=actor(request),
+            **context,
+        )
+        return Response(
+            {
+                "removed": len(result.removed),
+                "not_members": len(result.not_members),
+                "unknown_ids": lookup.unknown,
+            }
+        )
+
+
+class SegmentStatusApi(ApiView):
+    class InputSerializer(serializers.Serializer):
+        user = IdField(help_text="The customer's id or email.")
+        segment_id = serializers.IntegerField()
+        user_status = serializers.ChoiceField(choices=["add", "block", "reset"])
+        metadata = serializers.DictField(required=False)
+        reference_id = serializers.CharField(
+            required=False, allow_blank=True, max_length=255
+        )
+        status_change_timestamp = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=253402300799,  # 9999-12-31
+            help_text="Unix seconds when the change happened; default now. A change "
+            "older than the last one applied is recorded but not applied.",
+        )
+        description = serializers.CharField(required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        segment_id = serializers.IntegerField()
+        user_id = serializers.CharField()
+        user_status = serializers.CharField(help_text="As requested.")
+        member = serializers.BooleanField()
+        override = serializers.ChoiceField(choices=Membership.Override.choices)
+        changed = serializers.BooleanField()
+        stale = serializers.BooleanField(
+            help_text="True when the change was older than the last one applied."
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Set a customer's override in a segment (Village)",
+        description="`add` keeps the customer in whatever the rules say; `block` "
+        "takes them out and keeps them out; `reset` hands the decision back to the "
+        "rules. Answers the resulting state.",
+    )
+    def post(self, request):
+        data = valid(self.InputSerializer, request.data)
+        segment = _segment(data.pop("segment_id"))
+        user = data.pop("user")
+        customer = customer_by_user(user=user)
+        if customer is None:
+            raise exceptions.NotFound(f"No customer with id or email {user!r}.")
+        timestamp = data.pop("status_change_timestamp", None)
+        state = segment_override_set(
+            segment=segment,
+            customer=customer,
+            actor=actor(request),
+            occurred_at=datetime.fromtimestamp(timestamp, UTC) if timestamp else None,
+            **data,
+        )
+        return Response(
+            {
+                "segment_id": segment.pk,
+                "user_id": customer.external_id,
+                "user_status": data["user_status"],
+                "member": state.is_member,
+                "override": state.override,
+                "changed": state.changed,
+                "stale": state.stale,
+            }
+        )
+
+
+class MemberOutput(serializers.Serializer):
+    customer_id = serializers.CharField(source="customer.external_id")
+    internal_id = serializers.IntegerField(source="customer_id")
+    email = serializers.CharField(source="customer.email")
+    source = serializers.ChoiceField(choices=Membership.Source.choices)
+    override = serializers.ChoiceField(choices=Membership.Override.choices)
+    is_test = serializers.BooleanField()
+    joined_at = serializers.DateTimeField()
+    reference_id = serializers.CharField()
+    metadata = serializers.DictField()
+
+
+class SegmentMembersApi(ApiView):
+    pagination_class = NewestFirst
+
+    class FilterSerializer(serializers.Serializer):
+        source = serializers.ChoiceField(
+            choices=Membership.Source.choices, required=False
+        )
+        is_test = serializers.BooleanField(required=False)
+        override = serializers.ChoiceField(
+            choices=Membership.Override.choices,
+            required=False,
+            help_text="block lists the customers the segment blocks.",
+        )
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=MemberOutput(many=True),
+        summary="List a segment's members, newest first",
+    )
+    def get(self, request, segment_id: int):
+        segment = _segment(segment_id)
+        filters = valid_query(self.FilterSerializer, request)
+        rows = segment_members(segment=segment, **filters)
+        return paginated(self, rows, MemberOutput)
+
+
+class SegmentMemberDetailApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        member = serializers.BooleanField()
+        source = serializers.CharField(allow_null=True)
+        override = serializers.ChoiceField(choices=Membership.Override.choices)
+        joined_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema(
+        parameters=[IdTypeQuery],
+        responses=OutputSerializer,
+        summary="Whether a customer is a member of a segment",
+    )
+    def get(self, request, segment_id: int, customer_id: str):
+        segment = _segment(segment_id)
+        id_type = valid_query(IdTypeQuery, request)["id_type"]
+        customer = customer_or_404(value=customer_id, id_type=id_type)
+        standing = segment_member(segment=segment, customer=customer)
+        return Response(self.OutputSerializer(standing).data)
+
+
+class DayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    joins = serializers.IntegerField()
+    leaves = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Members at the end of the day.")
+
+
+class SegmentStatsApi(ApiView):
+    class OutputSerializer(serializers.Serializer):
+        total = serializers.IntegerField()
+        new_this_week = serializers.IntegerField(help_text="Joined in the last 7 days.")
+        new_this_month = serializers.IntegerField(
+            help_text="Joined in the last 30 days."
+        )
+        daily = DayOutput(many=True)
+
+    @extend_schema(
+        responses=OutputSerializer,
+        summary="Member counts and 90 days of joins and leaves",
+        description="Test users are not counted. Days are in the server's time zone.",
+    )
+    def get(self, request, segment_id: int):
+        stats = segment_stats(segment=_segment(segment_id))
+        return Response(self.OutputSerializer(stats).data)
+
+
+class ChangeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    customer_id = serializers.CharField(source="customer.external_id")
+    internal_id = serializers.IntegerField(source="customer_id")
+    action = serializers.ChoiceField(choices=MembershipChange.Action.choices)
+    was_member = serializers.BooleanField()
+    is_member = serializers.BooleanField()
+    source = serializers.CharField()
+    override = serializers.CharField()
+    is_test = serializers.BooleanField()
+    actor_type = serializers.CharField()
+    actor = serializers.CharField(source="actor_label")
+    reference_id = serializers.CharField()
+    metadata = serializers.DictField()
+    description = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+
+
+class SegmentHistoryApi(ApiView):
+    pagination_class = NewestFirst
+
+    @extend_schema(
+        responses=ChangeOutput(many=True),
+        summary="The segment's membership changes, newest first",
+    )
+    def get(self, request, segment_id: int):
+        segment = _segment(segment_id)
+        return paginated(self, segment_history(segment=segment), ChangeOutput)

@@ -1,0 +1,135 @@
+"""Segments: list, create (with customers, Segmenter's way), read, change, delete."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from segments.models import Segment
+from segments.rules import rule_to_dict
+from segments.selectors import segment_list, segment_rule_spec
+from segments.services import (
+    segment_create,
+    segment_create_with_customers,
+    segment_delete,
+    segment_update,
+)
+
+from ..base import ApiView, actor, get_or_404, valid
+from ..serializers import MAX_IDS, CustomerInput, CustomerRefOutput
+
+
+class SegmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    type = serializers.ChoiceField(choices=Segment.Type.choices)
+    trigger_event = serializers.CharField()
+    archived = serializers.BooleanField()
+    member_count = serializers.IntegerField(help_text="Members, test users included.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class SegmentDetailOutput(SegmentOutput):
+    rules = serializers.SerializerMethodField()
+
+    def get_rules(self, segment) -> dict | None:
+        spec = segment_rule_spec(segment=segment)
+        return rule_to_dict(spec) if spec else None
+
+
+def segment_answer(segment: Segment, code=status.HTTP_200_OK, **extra) -> Response:
+    """The segment as read back, with its member count."""
+    segment = segment_list().get(pk=segment.pk)
+    return Response({**SegmentDetailOutput(segment).data, **extra}, status=code)
+
+
+class SegmentsApi(ApiView):
+    class CreateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True)
+        type = serializers.ChoiceField(
+            choices=Segment.Type.choices, default=Segment.Type.STATIC
+        )
+        trigger_event = serializers.CharField(
+            required=False, allow_blank=True, max_length=200
+        )
+        rules = serializers.JSONField(
+            required=False,
+            allow_null=True,
+            help_text='The condition tree: {"match": "all"|"any"|"none", '
+            '"conditions": [{"field", "operator", "value"}], "rules": [...]}.',
+        )
+        customers = CustomerInput(
+            many=True,
+            required=False,
+            max_length=MAX_IDS,
+            help_text="People to create or update and add at once (Segmenter's "
+            "persons).",
+        )
+
+    class CreateOutputSerializer(SegmentDetailOutput):
+        customers = CustomerRefOutput(many=True, required=False)
+
+    @extend_schema(responses=SegmentOutput(many=True), summary="List segments")
+    def get(self, request):
+        return Response(SegmentOutput(segment_list(), many=True).data)
+
+    @extend_schema(
+        request=CreateInputSerializer,
+        responses={201: CreateOutputSerializer},
+        summary="Create a segment, optionally with its customers",
+        description="With `customers`, each is created or updated by its id and "
+        "added, all in one transaction; the answer lists them in the order given.",
+    )
+    def post(self, request):
+        data = valid(self.CreateInputSerializer, request.data)
+        if "customers" not in data:
+            segment = segment_create(actor=actor(request), **data)
+            return segment_answer(segment, status.HTTP_201_CREATED)
+        result = segment_create_with_customers(actor=actor(request), **data)
+        people = CustomerRefOutput(result.customers, many=True).data
+        return segment_answer(result.segment, status.HTTP_201_CREATED, customers=people)
+
+
+class SegmentDetailApi(ApiView):
+    class UpdateInputSerializer(serializers.Serializer):
+        name = serializers.CharField(required=False, max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True)
+        type = serializers.CharField(
+            required=False, help_text="Fixed once created: a change is refused."
+        )
+        trigger_event = serializers.CharField(
+            required=False, allow_blank=True, max_length=200
+        )
+        rules = serializers.JSONField(
+            required=False, allow_null=True, help_text="Replaces the tree; null: none."
+        )
+        archived = serializers.BooleanField(required=False)
+
+    @extend_schema(responses=SegmentDetailOutput, summary="Read a segment")
+    def get(self, request, segment_id: int):
+        return segment_answer(get_or_404(segment_list(), "segment", pk=segment_id))
+
+    @extend_schema(
+        request=UpdateInputSerializer,
+        responses=SegmentDetailOutput,
+        summary="Change a segment",
+    )
+    def patch(self, request, segment_id: int):
+        segment = get_or_404(Segment.objects, "segment", pk=segment_id)
+        data = valid(self.UpdateInputSerializer, request.data)
+        return segment_answer(
+            segment_update(segment=segment, actor=actor(request), **data)
+        )
+
+    @extend_schema(
+        responses={204: None},
+        summary="Delete a segment with its members and history",
+        description="Refused (400) while the segment is a campaign's audience; the "
+        "message names the campaigns.",
+    )
+    def delete(self, request, segment_id: int):
+        segment = get_or_404(Segment.objects, "segment", pk=segment_id)
+        segment_delete(segment=segment, actor=actor(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
