@@ -7,6 +7,7 @@ urlpatterns = [
     path("events", views.EventsApi.as_view()),
     path("segments", views.SegmentsApi.as_view()),
     path("segments/status", views.SegmentStatusApi.as_view()),
+    path("segments/preview", views.SegmentPreviewApi.as_view()),
     path("segments/<int:segment_id>", views.SegmentDetailApi.as_view()),
     path(
         "segments/<int:segment_id>/add_customers",

@@ -8,7 +8,7 @@ from .members import (
     SegmentStatsApi,
     SegmentStatusApi,
 )
-from .segments import SegmentDetailApi, SegmentsApi
+from .segments import SegmentDetailApi, SegmentPreviewApi, SegmentsApi
 
 __all__ = [
     "CustomersApi",
@@ -18,6 +18,7 @@ __all__ = [
     "SegmentHistoryApi",
     "SegmentMemberDetailApi",
     "SegmentMembersApi",
+    "SegmentPreviewApi",
     "SegmentRemoveCustomersApi",
     "SegmentStatsApi",
     "SegmentStatusApi",

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from segments.models import Segment
 from segments.rules import rule_to_dict
-from segments.selectors import segment_list, segment_rule_spec
+from segments.selectors import segment_list, segment_preview, segment_rule_spec
 from segments.services import (
     segment_create,
     segment_create_with_customers,
@@ -133,3 +133,61 @@ class SegmentDetailApi(ApiView):
         segment = get_or_404(Segment.objects, "segment", pk=segment_id)
         segment_delete(segment=segment, actor=actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConditionCountOutput(serializers.Serializer):
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class SegmentPreviewApi(ApiView):
+    scopes = {"POST": "read"}  # a read, posted because the tree is a body
+
+    class InputSerializer(serializers.Serializer):
+        type = serializers.ChoiceField(
+            choices=Segment.Type.choices, default=Segment.Type.RULE
+        )
+        trigger_event = serializers.CharField(
+            required=False, allow_blank=True, max_length=200
+        )
+        rules = serializers.JSONField(help_text="The condition tree to try.")
+        segment_id = serializers.IntegerField(
+            required=False,
+            help_text="The segment being edited, if any: its rules may not test it.",
+        )
+        sample_size = serializers.IntegerField(default=10, min_value=0, max_value=100)
+
+    class OutputSerializer(serializers.Serializer):
+        count = serializers.IntegerField(help_text="Customers the tree matches now.")
+        sample = CustomerRefOutput(many=True)
+        conditions = ConditionCountOutput(
+            many=True, help_text="Each top-level condition or group on its own."
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=OutputSerializer,
+        summary="Preview an unsaved condition tree",
+        description="How many customers the rules match right now, a sample of them, "
+        "and how many each top-level condition or group matches on its own. "
+        "Nothing is saved. Needs the `read` scope.",
+    )
+    def post(self, request):
+        data = valid(self.InputSerializer, request.data)
+        segment = None
+        if "segment_id" in data:
+            segment = get_or_404(Segment.objects, "segment", pk=data["segment_id"])
+        preview = segment_preview(
+            rules=data["rules"],
+            type=data["type"],
+            segment=segment,
+            sample_size=data["sample_size"],
+        )
+        answer = {
+            "count": preview.count,
+            "sample": CustomerRefOutput(preview.sample, many=True).data,
+            "conditions": [
+                {"label": c.label, "count": c.count} for c in preview.conditions
+            ],
+        }
+        return Response(answer)
