@@ -26,6 +26,16 @@ class SegmentOutput(serializers.Serializer):
     trigger_event = serializers.CharField()
     archived = serializers.BooleanField()
     member_count = serializers.IntegerField(help_text="Members, test users included.")
+    compute_state = serializers.ChoiceField(
+        choices=Segment.ComputeState.choices,
+        help_text="Rule segments: idle (up to date), queued, running or failed.",
+    )
+    computed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the members were last computed in full."
+    )
+    compute_error = serializers.CharField(
+        help_text="Why the last computation failed; it is retried."
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -62,3 +62,28 @@ def test_event__trigger_segment__customer_enters(api):
     assert segment_names(api, "u2") == []
     assert api.post("/api/v1/events", big, format="json").status_code == 201
     assert segment_names(api, "u2") == ["Big spenders"]
+
+
+def test_rules_patch__recomputed_in_background__state_shown(
+    api, actor, django_capture_on_commit_callbacks
+):
+    # Given a rule segment and a customer its new rules will match
+    segment = segment_create(name="Pros", type="rule", rules=RULES, actor=actor)
+    api.post("/api/v1/customers", {"id": "u3", "attributes": {"plan": "free"}})
+    url = f"/api/v1/segments/{segment.pk}"
+    new_rules = {
+        "conditions": [
+            {"field": "attributes.plan", "operator": "equals", "value": "free"}
+        ]
+    }
+
+    # When the rules change, the answer says a computation is queued
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.patch(url, {"rules": new_rules}, format="json")
+        assert response.json()["compute_state"] == "queued"
+
+    # Then, once it has run, the segment is up to date with its new member
+    body = api.get(url).json()
+    assert (body["compute_state"], body["compute_error"]) == ("idle", "")
+    assert body["computed_at"] is not None
+    assert segment_names(api, "u3") == ["Pros"]
