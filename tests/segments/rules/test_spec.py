@@ -127,3 +127,28 @@ def test_parse_rule__event_field__only_where_allowed():
         parse_rule(data, allow_event_fields=True).conditions[0].field == "event.amount"
     )
     assert "event-triggered" in faults(data)["conditions[0].field"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "-999999w",  # before year 1
+        "+999999w",  # after year 9999
+        "9999-12-31T23:59:59-05:00",  # after year 9999 in UTC
+        "0001-01-01T00:00:00+01:00",  # before year 1 in UTC
+        "2025-02-30",
+        "2025-01-31T25:00",
+        "yesterday",
+    ],
+)
+def test_parse_rule__date_out_of_range_or_invalid__refused_with_its_place(value):
+    data = {"conditions": [condition("created_at", "after", value)]}
+
+    assert "expected a date" in faults(data)["conditions[0].value"]
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "-7d", "now"])
+def test_parse_rule__date_at_the_ends_or_relative__accepted(value):
+    data = {"conditions": [condition("created_at", "after", value)]}
+
+    assert parse_rule(data).conditions[0].value == value
