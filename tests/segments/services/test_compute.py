@@ -353,3 +353,41 @@ def test_actor_rule__history_names_the_segment(rule_segment):
     change = MembershipChange.objects.get()
     assert change.actor_label == Actor.rule(rule_segment).label
     assert change.description == "Entered: the rules match"
+
+
+def test_incremental__many_changes__same_members_as_a_full_recompute(actor):
+    # Given segments reading attributes, events and another segment
+    pro = rule_segment_on("Pro", rule("attributes.plan", "in", ["pro", "team"]), actor)
+    buyers = rule_segment_on(
+        "Pro buyers",
+        {
+            "conditions": [
+                {"segment": pro.pk, "operator": "in"},
+                {"event": "purchase", "operator": "at_least", "value": 2},
+            ]
+        },
+        actor,
+    )
+    plans = ["free", "pro", "team", None, "PRO"]
+
+    # When customers arrive, change and buy, each write updating only them
+    for i in range(15):
+        result = customer_upsert(
+            external_id=f"c{i}", attributes={"plan": plans[i % 5]}, actor=actor
+        )
+        for _ in range(i % 3):
+            event_record(customer=result.customer, name="purchase")
+        if i % 4 == 0:
+            customer_upsert(
+                external_id=f"c{i}",
+                attributes={"plan": plans[(i + 1) % 5]},
+                actor=actor,
+            )
+
+    # Then a full recompute finds nothing to change
+    before = (members(pro), members(buyers))
+    assert before[0] and before[1]
+    for segment in (pro, buyers):
+        result = segment_recompute(segment=segment)
+        assert (result.entered, result.left) == (0, 0), segment.name
+    assert (members(pro), members(buyers)) == before
