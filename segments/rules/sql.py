@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from django.db.models import BooleanField, Count, Expression, F, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    Expression,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+)
 
 from .plan import All, AnyOf, EventCount, InSegment, Node, Not, Ref, Test
 from .spec import DATE_FIELDS
@@ -59,7 +68,8 @@ class _Compiler:
             case Not(item):
                 return ~self.q(item, scope)
             case InSegment(segment):
-                return Q(pk__in=self.sources.members(segment))
+                members = self.sources.members(segment)
+                return Q(Exists(members.filter(customer_id=OuterRef("pk"))))
             case EventCount():
                 return self.event_count(node)
             case Test():
@@ -76,23 +86,26 @@ class _Compiler:
         return JsonConstant(self.trigger)
 
     def event_count(self, node: EventCount) -> Q:
+        """Correlated EXISTS, never IN: PostgreSQL turns (NOT) EXISTS into a semi-
+        or anti-join, where NOT IN (subquery) degrades to a rescan per customer once
+        the ids outgrow work_mem; and for one customer (the incremental path) it
+        probes that customer's events only, not every customer's."""
         if node.op == "gte" and node.count == 0:
             return TRUE
-        events = self.sources.events.filter(name=node.event)
+        events = self.sources.events.filter(customer_id=OuterRef("pk"), name=node.event)
         if node.since is not None:
             events = events.filter(timestamp__gte=node.since)
         if node.where is not None:
             events = events.filter(self.q(node.where, "event"))
-        if node.op == "eq" and node.count == 0:
-            return ~Q(pk__in=events.values("customer_id"))
+        if node.count == 0:  # eq 0, lte 0: never performed
+            return ~Q(Exists(events))
+        if node.op == "gte" and node.count == 1:
+            return Q(Exists(events))
         per_customer = events.values("customer_id").annotate(n=Count("pk"))
         if node.op == "lte":
-            more = per_customer.filter(n__gt=node.count).values("customer_id")
-            return ~Q(pk__in=more)
+            return ~Q(Exists(per_customer.filter(n__gt=node.count)))
         having = {"gte": "n__gte", "eq": "n"}[node.op]
-        return Q(
-            pk__in=per_customer.filter(**{having: node.count}).values("customer_id")
-        )
+        return Q(Exists(per_customer.filter(**{having: node.count})))
 
 
 def _combine(items, compiler, scope, connector, empty) -> Q:
@@ -169,7 +182,9 @@ def _column_test(column: Fragment, test: Test, vendor: str, connection) -> Fragm
         if vendor == "sqlite":
             value = connection.ops.adapt_datetimefield_value(value)
         symbol = COMPARE[test.op]
-        return sql(f"COALESCE({{}} {symbol} {{}}, FALSE)", column, value)
+        # Strict like COALESCE(column < value, FALSE), but a range the column's
+        # index can serve (sign up date within the last 7 days).
+        return sql(f"({{}} IS NOT NULL AND {{}} {symbol} {{}})", column, column, value)
     if test.kind == "set" and test.ref.path[0] in DATE_FIELDS:
         return sql("{} IS NOT NULL", column)
     if test.kind == "set":

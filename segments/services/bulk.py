@@ -31,7 +31,9 @@ def insert_from_select(
     constants = {**_defaults(model, skip={*columns, *constants}), **constants}
     fields = [_column(model, name) for name in constants]
     try:
-        query = rows.values(*columns.values()).query
+        # No ORDER BY: the models' default ordering would only make the database
+        # sort (or walk an index backwards) before inserting.
+        query = rows.order_by().values(*columns.values()).query
         select_sql, select_params = query.sql_with_params()
     except EmptyResultSet:  # e.g. pk__in=[]: nothing to insert
         return 0

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from segments.models import Customer, Event, Membership, MembershipChange, Segment
@@ -69,8 +69,13 @@ def segment_recompute(
     if customer_ids is not None:
         rows = rows.filter(customer_id__in=list(customer_ids))
 
-    leaving = rows.filter(override=Override.NONE).exclude(
-        customer_id__in=matching.values("pk")
+    # NOT EXISTS, not NOT IN: PostgreSQL runs NOT IN (subquery) as a hashed subplan
+    # only while the ids fit in work_mem, and otherwise rescans the subquery for every
+    # row (minutes to hours at 1M customers); NOT EXISTS is an anti-join. No ORDER
+    # BY (the models' default ordering) in these INSERT ... SELECTs either.
+    rows = rows.order_by()
+    leaving = rows.filter(override=Override.NONE).filter(
+        ~Exists(matching.filter(pk=OuterRef("customer_id")))
     )
     left = record_changes(
         _described(ctx, "Left: the rules no longer match"),
@@ -82,8 +87,8 @@ def segment_recompute(
     if left:
         leaving.delete()
 
-    entering = matching.exclude(
-        pk__in=Membership.objects.filter(segment=segment).values("customer_id")
+    entering = matching.order_by().filter(
+        ~Exists(Membership.objects.filter(segment=segment, customer_id=OuterRef("pk")))
     )
     entered = insert_from_select(
         Membership,
