@@ -33,6 +33,7 @@ from segments.rules import (
     RuleSpecError,
     SegmentConditionSpec,
     Sources,
+    compile_event_q,
     compile_q,
     condition_from_row,
     dependencies,
@@ -180,17 +181,31 @@ def segment_preview(
     *,
     rules: Any,
     type: str = Segment.Type.RULE,
+    trigger_event: str = "",
     segment: Segment | None = None,
     sample_size: int = 10,
 ) -> SegmentPreview:
     """For a tree not saved yet: how many customers match it now, a sample of them,
-    and how many each top-level condition or group matches on its own."""
+    and how many each top-level condition or group matches on its own.
+
+    For an event-triggered segment: the customers with a past `trigger_event` event
+    for which the conditions hold, as if it arrived now."""
     spec = segment_rules_parse(rules=rules, type=type, segment=segment)
+    trigger_event = (trigger_event or "").strip()
+    if type == Segment.Type.EVENT and not trigger_event:
+        raise ValidationError(
+            {"trigger_event": "Name the event that triggers this segment."}
+        )
     now = timezone.now()
     sources = rule_sources()
 
     def matching(part: RuleSpec) -> QuerySet[Customer]:
-        return Customer.objects.filter(compile_q(plan(part, now), sources))
+        if type != Segment.Type.EVENT:
+            return Customer.objects.filter(compile_q(plan(part, now), sources))
+        triggers = Event.objects.filter(name=trigger_event).filter(
+            compile_event_q(plan(part, now), sources)
+        )
+        return Customer.objects.filter(pk__in=triggers.values("customer_id"))
 
     parts = [
         (condition_label(c), RuleSpec(Match.ALL, conditions=(c,)))

@@ -108,6 +108,8 @@ class SegmentAdmin(ServiceAdmin):
             preview = segment_preview(
                 rules=body.get("rules"),
                 type=body.get("type") or (segment.type if segment else "rule"),
+                trigger_event=body.get("trigger_event")
+                or (segment.trigger_event if segment else ""),
                 segment=segment,
             )
         except (ValueError, AttributeError):

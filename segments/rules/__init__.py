@@ -23,7 +23,7 @@ from .spec import (
     parse_rule,
     rule_to_dict,
 )
-from .sql import Sources, compile_q
+from .sql import Sources, compile_event_q, compile_q
 
 __all__ = [
     "OPERATORS",
@@ -39,6 +39,7 @@ __all__ = [
     "RuleSpecError",
     "SegmentConditionSpec",
     "Sources",
+    "compile_event_q",
     "compile_q",
     "condition_from_row",
     "condition_to_row",

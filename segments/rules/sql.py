@@ -51,25 +51,34 @@ class Sources:
 
 
 def compile_q(node: Node, sources: Sources, trigger: dict | None = None) -> Q:
-    return _Compiler(sources, trigger).q(node, "customer")
+    """A Q over customers; `event.*` tests read the `trigger` properties."""
+    return _Compiler(sources, trigger=trigger or {}).q(node)
+
+
+def compile_event_q(node: Node, sources: Sources) -> Q:
+    """A Q over events: would this event, as the trigger, let its customer in?"""
+    return _Compiler(sources, on_events=True).q(node)
 
 
 class _Compiler:
-    def __init__(self, sources: Sources, trigger: dict | None):
+    def __init__(self, sources: Sources, trigger=None, on_events: bool = False):
         self.sources = sources
-        self.trigger = trigger or {}
+        self.trigger = trigger
+        # Over events, the customer is reached through the event's foreign key.
+        self.customer = "customer_id" if on_events else "pk"
+        self.prefix = "customer__" if on_events else ""
 
-    def q(self, node: Node, scope: str) -> Q:
+    def q(self, node: Node) -> Q:
         match node:
             case All(items):
-                return _combine(items, self, scope, Q.AND, TRUE)
+                return _combine(items, self, Q.AND, TRUE)
             case AnyOf(items):
-                return _combine(items, self, scope, Q.OR, FALSE)
+                return _combine(items, self, Q.OR, FALSE)
             case Not(item):
-                return ~self.q(item, scope)
+                return ~self.q(item)
             case InSegment(segment):
                 members = self.sources.members(segment)
-                return Q(Exists(members.filter(customer_id=OuterRef("pk"))))
+                return Q(Exists(members.filter(customer_id=OuterRef(self.customer))))
             case EventCount():
                 return self.event_count(node)
             case Test():
@@ -78,10 +87,11 @@ class _Compiler:
 
     def source(self, ref: Ref) -> Expression | F:
         if ref.source == "customer":
-            return F(ref.path[0])
+            return F(self.prefix + ref.path[0])
         if ref.source == "attributes":
-            return F("attributes")
-        if ref.source == "event":
+            return F(self.prefix + "attributes")
+        if ref.source == "event" or self.trigger is None:
+            # A counted event's properties, or (over events) the trigger's own.
             return F("properties")
         return JsonConstant(self.trigger)
 
@@ -92,11 +102,13 @@ class _Compiler:
         probes that customer's events only, not every customer's."""
         if node.op == "gte" and node.count == 0:
             return TRUE
-        events = self.sources.events.filter(customer_id=OuterRef("pk"), name=node.event)
+        events = self.sources.events.filter(
+            customer_id=OuterRef(self.customer), name=node.event
+        )
         if node.since is not None:
             events = events.filter(timestamp__gte=node.since)
         if node.where is not None:
-            events = events.filter(self.q(node.where, "event"))
+            events = events.filter(self.q(node.where))
         if node.count == 0:  # eq 0, lte 0: never performed
             return ~Q(Exists(events))
         if node.op == "gte" and node.count == 1:
@@ -108,11 +120,11 @@ class _Compiler:
         return Q(Exists(per_customer.filter(**{having: node.count})))
 
 
-def _combine(items, compiler, scope, connector, empty) -> Q:
+def _combine(items, compiler, connector, empty) -> Q:
     if not items:
         return empty
     join = operator.and_ if connector == Q.AND else operator.or_
-    return reduce(join, (compiler.q(item, scope) for item in items))
+    return reduce(join, (compiler.q(item) for item in items))
 
 
 class JsonConstant(Expression):

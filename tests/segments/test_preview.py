@@ -1,8 +1,10 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from segments.models import Segment
-from segments.selectors import segment_preview
+from segments.rules import matches, parse_rule, plan
+from segments.selectors import customer_facts, segment_preview
 from tests.factories import CustomerFactory
 
 TREE = {
@@ -70,3 +72,69 @@ def test_preview__bad_tree__field_error_names_the_place(db):
         'conditions[0].value: expected a number or a date ("2025-01-31", an ISO '
         'date-time, "now" or "-7d")'
     ]
+
+
+EVENT_RULES = {
+    "match": "all",
+    "conditions": [
+        {"field": "event.amount", "operator": "gte", "value": 50},
+        {"field": "attributes.country", "operator": "in", "value": ["DE", "FR"]},
+    ],
+    "rules": [
+        {
+            "match": "none",
+            "conditions": [
+                {"event": "refund", "operator": "at_least", "value": 1},
+            ],
+        }
+    ],
+}
+
+
+def test_preview__event_segment__customers_a_past_trigger_would_let_in(db):
+    # Given customers with purchases and refunds
+    now = timezone.now()
+    people = {
+        "big-de": ("DE", [("purchase", 80)]),
+        "small-de": ("DE", [("purchase", 10)]),
+        "big-us": ("US", [("purchase", 90)]),
+        "refunded": ("FR", [("purchase", 70), ("refund", 70)]),
+        "view-only": ("FR", [("page_view", 99)]),
+        "mixed-fr": ("FR", [("purchase", 5), ("purchase", 55)]),
+    }
+    customers = []
+    for external_id, (country, events) in people.items():
+        customer = CustomerFactory(
+            external_id=external_id, attributes={"country": country}
+        )
+        for name, amount in events:
+            customer.events.create(
+                name=name, properties={"amount": amount}, timestamp=now
+            )
+        customers.append(customer)
+
+    # When the rules are previewed as an event-triggered segment on "purchase"
+    preview = segment_preview(
+        rules=EVENT_RULES, type="event", trigger_event="purchase", sample_size=10
+    )
+
+    # Then it counts who one of their purchases would have let in
+    assert {c.external_id for c in preview.sample} == {"big-de", "mixed-fr"}
+    assert preview.count == 2
+    assert [c.count for c in preview.conditions] == [4, 4, 4]
+    # And the Python evaluator, given each past purchase as the trigger, agrees
+    node = plan(parse_rule(EVENT_RULES, allow_event_fields=True), now)
+    expected = {
+        c.external_id
+        for c in customers
+        for event in c.events.filter(name="purchase")
+        if matches(node, customer_facts(customer=c, trigger=event.properties))
+    }
+    assert expected == {c.external_id for c in preview.sample}
+
+
+def test_preview__event_segment_without_trigger__field_error(db):
+    with pytest.raises(ValidationError) as error:
+        segment_preview(rules=EVENT_RULES, type="event")
+
+    assert list(error.value.message_dict) == ["trigger_event"]

@@ -158,7 +158,11 @@ class SegmentPreviewApi(ApiView):
             choices=Segment.Type.choices, default=Segment.Type.RULE
         )
         trigger_event = serializers.CharField(
-            required=False, allow_blank=True, max_length=200
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            help_text="Event-triggered segments: the preview counts customers with a "
+            "past event of this name for which the conditions hold.",
         )
         rules = serializers.JSONField(help_text="The condition tree to try.")
         segment_id = serializers.IntegerField(
@@ -190,6 +194,7 @@ class SegmentPreviewApi(ApiView):
         preview = segment_preview(
             rules=data["rules"],
             type=data["type"],
+            trigger_event=data.get("trigger_event", ""),
             segment=segment,
             sample_size=data["sample_size"],
         )

@@ -62,3 +62,25 @@ def test_preview__key_without_read__403(db):
     response = client.post(URL, {"rules": RULES}, format="json")
 
     assert '"read" scope' in assert_error(response, 403)
+
+
+def test_preview__event_segment__past_triggers_counted(reader):
+    big = CustomerFactory(external_id="big")
+    big.events.create(name="purchase", properties={"amount": 80})
+    small = CustomerFactory(external_id="small")
+    small.events.create(name="purchase", properties={"amount": 8})
+    rules = {"conditions": [{"field": "event.amount", "operator": "gt", "value": 50}]}
+    body = {"type": "event", "trigger_event": "purchase", "rules": rules}
+
+    response = reader.post(URL, body, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert [c["id"] for c in response.json()["sample"]] == ["big"]
+
+
+def test_preview__event_segment_without_trigger__400(reader):
+    rules = {"conditions": [{"field": "event.amount", "operator": "gt", "value": 50}]}
+
+    response = reader.post(URL, {"type": "event", "rules": rules}, format="json")
+
+    assert_error(response, 400, field="trigger_event")
