@@ -8,7 +8,7 @@ Overrides win: `add` rows never leave, `block` rows never become members.
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -117,9 +117,7 @@ def segment_recompute(
 
 
 def _described(ctx: ChangeContext, description: str) -> ChangeContext:
-    return ChangeContext(
-        actor=ctx.actor, description=description, occurred_at=ctx.occurred_at
-    )
+    return replace(ctx, description=description)
 
 
 def segment_compute_request(*, segment: Segment) -> None:

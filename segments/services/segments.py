@@ -81,23 +81,25 @@ def segment_update(
     *, segment: Segment, actor: Actor, rules: Any = UNSET, **changes: Any
 ) -> Segment:
     """Change a segment's fields and, when `rules` is given, replace its condition
-    tree (None removes it). A segment's type is fixed once it exists."""
+    tree (None removes it). A segment's type is fixed once it exists. Only the
+    fields changed are written: a worker may be updating the computation state."""
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         message = "A segment's type cannot change; create a new segment instead."
         raise ValidationError({field: message if field == "type" else "Unknown field."})
+    was_archived = segment.archived
     for name, value in changes.items():
         setattr(segment, name, value.strip() if isinstance(value, str) else value)
-    restored = "archived" in changes and not segment.archived
+    restored = was_archived and not segment.archived
     if rules is UNSET:
         _raise_if(_field_errors(segment))
-        segment.save()
+        segment.save(update_fields=[*changes, "updated_at"])
         if restored:
             segment_compute_request(segment=segment)
         return segment
     spec = _validate(segment, rules)
-    segment.save()
+    segment.save(update_fields=[*changes, "updated_at"])
     segment.rules.all().delete()
     if spec:
         _save_rules(segment, spec)

@@ -391,3 +391,18 @@ def test_incremental__many_changes__same_members_as_a_full_recompute(actor):
         result = segment_recompute(segment=segment)
         assert (result.entered, result.left) == (0, 0), segment.name
     assert (members(pro), members(buyers)) == before
+
+
+def test_archive_then_restore__recompute_requested_only_on_restore(
+    rule_segment, actor, django_capture_on_commit_callbacks
+):
+    CustomerFactory(external_id="fb")
+    segment_update(segment=rule_segment, archived=True, actor=actor)
+
+    with django_capture_on_commit_callbacks() as unchanged:
+        segment_update(segment=rule_segment, archived=True, name="FB", actor=actor)
+    with django_capture_on_commit_callbacks(execute=True) as restored:
+        segment_update(segment=rule_segment, archived=False, actor=actor)
+
+    assert (len(unchanged), len(restored)) == (0, 1)
+    assert members(rule_segment) == {"fb"}
