@@ -18,10 +18,10 @@ from campaigns.services import (
 from segments.api.base import (
     ApiView,
     actor,
+    customer_in_path,
     customer_or_404,
     get_or_404,
     valid,
-    valid_query,
 )
 from segments.api.serializers import (
     CustomerOutput,
@@ -235,7 +235,7 @@ class CustomerDetailApi(ApiView):
         summary="A customer with the segments and campaigns they are in",
     )
     def get(self, request, customer_id: str):
-        customer = _customer(request, customer_id)
+        customer = customer_in_path(request, customer_id)
         segments = customer_segments(customer=customer)
         campaigns = customer_campaigns(customer=customer)
         return Response(
@@ -253,14 +253,9 @@ class CustomerDetailApi(ApiView):
         description="Events, memberships, their history and enrollments go too.",
     )
     def delete(self, request, customer_id: str):
-        customer = _customer(request, customer_id)
+        customer = customer_in_path(request, customer_id)
         deleted = customer_erase(customer=customer, actor=actor(request))
         return Response({"deleted": deleted})
-
-
-def _customer(request, customer_id: str):
-    id_type = valid_query(IdTypeQuery, request)["id_type"]
-    return customer_or_404(value=customer_id, id_type=id_type)
 
 
 class CustomerCampaignsApi(ApiView):
@@ -270,6 +265,6 @@ class CustomerCampaignsApi(ApiView):
         summary="The active campaigns this customer sees",
     )
     def get(self, request, customer_id: str):
-        customer = _customer(request, customer_id)
+        customer = customer_in_path(request, customer_id)
         campaigns = customer_campaigns(customer=customer)
         return Response(CampaignSummaryOutput(campaigns, many=True).data)

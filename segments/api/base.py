@@ -11,12 +11,13 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from segments.models import Customer
+from segments.models import Customer, Segment
 from segments.selectors import IdType, customer_by_id
 from segments.services import Actor
 
 from . import idempotency
 from .errors import PayloadTooLarge
+from .serializers import IdTypeQuery
 
 
 class ApiView(APIView):
@@ -83,6 +84,16 @@ def customer_or_404(*, value: str, id_type: str = IdType.ID) -> Customer:
         label = IdType(id_type).label.lower()
         raise exceptions.NotFound(f"No customer with {label} {value!r}.")
     return customer
+
+
+def segment_or_404(segment_id: int) -> Segment:
+    return get_or_404(Segment.objects, "segment", pk=segment_id)
+
+
+def customer_in_path(request, value: str) -> Customer:
+    """The customer a URL names, read with the query's `id_type` (default id)."""
+    id_type = valid_query(IdTypeQuery, request)["id_type"]
+    return customer_or_404(value=value, id_type=id_type)
 
 
 def actor(request) -> Actor:

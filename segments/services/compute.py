@@ -160,7 +160,7 @@ def segment_compute_run(*, segment_id: int) -> RecomputeResult | None:
         compute_attempts=0,
     )
     if result.changed:
-        for dependent in _dependents([segment_id]):
+        for dependent in _reading(segment_id, _live_rule_segments()):
             segment_compute_request(segment=dependent)
     return result
 
@@ -205,9 +205,7 @@ def customer_segments_refresh(
     event's name, then segments reading those that changed; and event-triggered
     segments that this event triggers."""
     watched = None if fields is None else set(fields)
-    live = list(
-        Segment.objects.filter(archived=False, type=Segment.Type.RULE).order_by("pk")
-    )
+    live = _live_rule_segments()
     pending = [
         s
         for s in live
@@ -223,7 +221,7 @@ def customer_segments_refresh(
         seen.add(segment.pk)
         result = segment_recompute(segment=segment, customer_ids=[customer.pk])
         if result.changed:
-            pending += [s for s in live if segment.pk in s.watched_segments]
+            pending += _reading(segment.pk, live)
     if event is not None:
         _trigger(customer, event)
 
@@ -254,6 +252,12 @@ def _trigger(customer: Customer, event: Event) -> None:
         )
 
 
-def _dependents(segment_ids: list[int]) -> list[Segment]:
-    live = Segment.objects.filter(archived=False, type=Segment.Type.RULE)
-    return [s for s in live if any(pk in s.watched_segments for pk in segment_ids)]
+def _live_rule_segments() -> list[Segment]:
+    return list(
+        Segment.objects.filter(archived=False, type=Segment.Type.RULE).order_by("pk")
+    )
+
+
+def _reading(segment_id: int, segments: list[Segment]) -> list[Segment]:
+    """The segments among `segments` whose rules test segment `segment_id`."""
+    return [s for s in segments if segment_id in s.watched_segments]

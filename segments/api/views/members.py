@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from segments.models import Membership, MembershipChange, Segment
+from segments.models import Membership, MembershipChange
 from segments.selectors import (
     customer_by_user,
     customers_by_ids,
@@ -25,17 +25,13 @@ from ..base import (
     ApiView,
     NewestFirst,
     actor,
-    customer_or_404,
-    get_or_404,
+    customer_in_path,
     paginated,
+    segment_or_404,
     valid,
     valid_query,
 )
 from ..serializers import IdField, IdsInput, IdTypeQuery
-
-
-def _segment(segment_id: int) -> Segment:
-    return get_or_404(Segment.objects, "segment", pk=segment_id)
 
 
 def _customers(request):
@@ -64,7 +60,7 @@ class SegmentAddCustomersApi(ApiView):
         "rule segment the added customers get an `add` override.",
     )
     def post(self, request, segment_id: int):
-        segment = _segment(segment_id)
+        segment = segment_or_404(segment_id)
         lookup, context = _customers(request)
         result = segment_members_add(
             segment=segment,
@@ -100,7 +96,7 @@ class SegmentRemoveCustomersApi(ApiView):
         "lift one with POST /segments/status and user_status reset.",
     )
     def post(self, request, segment_id: int):
-        segment = _segment(segment_id)
+        segment = segment_or_404(segment_id)
         lookup, context = _customers(request)
         result = segment_members_remove(
             segment=segment,
@@ -156,7 +152,7 @@ class SegmentStatusApi(ApiView):
     )
     def post(self, request):
         data = valid(self.InputSerializer, request.data)
-        segment = _segment(data.pop("segment_id"))
+        segment = segment_or_404(data.pop("segment_id"))
         user = data.pop("user")
         customer = customer_by_user(user=user)
         if customer is None:
@@ -214,7 +210,7 @@ class SegmentMembersApi(ApiView):
         summary="List a segment's members, newest first",
     )
     def get(self, request, segment_id: int):
-        segment = _segment(segment_id)
+        segment = segment_or_404(segment_id)
         filters = valid_query(self.FilterSerializer, request)
         rows = segment_members(segment=segment, **filters)
         return paginated(self, rows, MemberOutput)
@@ -233,9 +229,8 @@ class SegmentMemberDetailApi(ApiView):
         summary="Whether a customer is a member of a segment",
     )
     def get(self, request, segment_id: int, customer_id: str):
-        segment = _segment(segment_id)
-        id_type = valid_query(IdTypeQuery, request)["id_type"]
-        customer = customer_or_404(value=customer_id, id_type=id_type)
+        segment = segment_or_404(segment_id)
+        customer = customer_in_path(request, customer_id)
         standing = segment_member(segment=segment, customer=customer)
         return Response(self.OutputSerializer(standing).data)
 
@@ -262,7 +257,7 @@ class SegmentStatsApi(ApiView):
         description="Test users are not counted. Days are in the server's time zone.",
     )
     def get(self, request, segment_id: int):
-        stats = segment_stats(segment=_segment(segment_id))
+        stats = segment_stats(segment=segment_or_404(segment_id))
         return Response(self.OutputSerializer(stats).data)
 
 
@@ -293,5 +288,5 @@ class SegmentHistoryApi(ApiView):
         summary="The segment's membership changes, newest first",
     )
     def get(self, request, segment_id: int):
-        segment = _segment(segment_id)
+        segment = segment_or_404(segment_id)
         return paginated(self, segment_history(segment=segment), ChangeOutput)

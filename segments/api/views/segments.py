@@ -14,7 +14,7 @@ from segments.services import (
     segment_update,
 )
 
-from ..base import ApiView, actor, get_or_404, valid
+from ..base import ApiView, actor, segment_or_404, valid
 from ..serializers import MAX_IDS, CustomerInput, CustomerRefOutput
 
 
@@ -119,7 +119,7 @@ class SegmentDetailApi(ApiView):
 
     @extend_schema(responses=SegmentDetailOutput, summary="Read a segment")
     def get(self, request, segment_id: int):
-        return segment_answer(get_or_404(segment_list(), "segment", pk=segment_id))
+        return segment_answer(segment_or_404(segment_id))
 
     @extend_schema(
         request=UpdateInputSerializer,
@@ -127,7 +127,7 @@ class SegmentDetailApi(ApiView):
         summary="Change a segment",
     )
     def patch(self, request, segment_id: int):
-        segment = get_or_404(Segment.objects, "segment", pk=segment_id)
+        segment = segment_or_404(segment_id)
         data = valid(self.UpdateInputSerializer, request.data)
         return segment_answer(
             segment_update(segment=segment, actor=actor(request), **data)
@@ -140,7 +140,7 @@ class SegmentDetailApi(ApiView):
         "message names the campaigns.",
     )
     def delete(self, request, segment_id: int):
-        segment = get_or_404(Segment.objects, "segment", pk=segment_id)
+        segment = segment_or_404(segment_id)
         segment_delete(segment=segment, actor=actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -190,7 +190,7 @@ class SegmentPreviewApi(ApiView):
         data = valid(self.InputSerializer, request.data)
         segment = None
         if "segment_id" in data:
-            segment = get_or_404(Segment.objects, "segment", pk=data["segment_id"])
+            segment = segment_or_404(data["segment_id"])
         preview = segment_preview(
             rules=data["rules"],
             type=data["type"],

@@ -406,3 +406,25 @@ def test_archive_then_restore__recompute_requested_only_on_restore(
 
     assert (len(unchanged), len(restored)) == (0, 1)
     assert members(rule_segment) == {"fb"}
+
+
+def test_compute_run__members_changed__segments_reading_it_follow(
+    rule_segment, actor, django_capture_on_commit_callbacks
+):
+    # Given a segment of the Facebook segment's members, both computed and empty
+    follower = rule_segment_on(
+        "Follower",
+        {"conditions": [{"segment": rule_segment.pk, "operator": "in"}]},
+        actor,
+    )
+    CustomerFactory(external_id="fb")
+
+    # When the Facebook segment is computed in full
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        segment_compute_run(segment_id=rule_segment.pk)
+
+    # Then the follower is recomputed after it
+    assert len(callbacks) == 1
+    assert members(follower) == {"fb"}
+    follower.refresh_from_db()
+    assert follower.compute_state == State.IDLE
