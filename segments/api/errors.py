@@ -1,14 +1,15 @@
 """One error body for the whole API: {"statusCode", "error", "message", "details"}.
 
-DRF's exceptions, Django's ValidationError (raised by the services), Http404 and
-PermissionDenied all end up here; so do Django's own 404 and 500 pages for /api/
-paths. An integration never receives an HTML page.
+DRF's exceptions, Django's ValidationError (raised by the services), Http404,
+ObjectDoesNotExist (a row deleted meanwhile) and PermissionDenied all end up here;
+so do Django's own 404 and 500 pages for /api/ paths. An integration never
+receives an HTML page.
 """
 
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -72,6 +73,9 @@ def _as_api_exception(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail)
     if isinstance(exc, Http404):
         return exceptions.NotFound(*exc.args)
+    if isinstance(exc, ObjectDoesNotExist):
+        # A service found its row gone (deleted by a racing request): 404, not 500.
+        return exceptions.NotFound(str(exc) or "It no longer exists.")
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(*exc.args)
     return exc

@@ -69,3 +69,19 @@ def test_errors__unexpected_exception__json_500_and_rolled_back(api_key, monkeyp
     assert "logged" in assert_error(response, 500)
     assert not Segment.objects.exists()
     assert not IdempotentRequest.objects.exists()
+
+
+def test_errors__service_finds_its_row_gone__404_not_500(
+    api, static_segment, monkeypatch
+):
+    # Given a service whose row was deleted by a racing request while it ran
+    def gone(**kwargs):
+        raise Segment.DoesNotExist(f"Segment {static_segment.pk} no longer exists.")
+
+    monkeypatch.setattr("segments.api.views.segments.segment_update", gone)
+
+    # When the PATCH reaches it
+    response = api.patch(f"/api/v1/segments/{static_segment.pk}", {"description": "x"})
+
+    # Then the integration hears 404 with the service's sentence
+    assert "no longer exists" in assert_error(response, 404)
