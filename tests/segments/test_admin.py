@@ -583,7 +583,8 @@ def test_membership_action_block__one_segment_archived__nothing_blocked(
 def test_membership_action_reset_override__pinned_and_blocked__rules_decide(
     admin_client, rule_segment, actor
 ):
-    pinned, blocked = CustomerFactory.create_batch(2)
+    pinned = CustomerFactory()
+    blocked = CustomerFactory(attributes={"channel": "Email"})
     segment_members_add(segment=rule_segment, customers=[pinned], actor=actor)
     segment_override_set(
         segment=rule_segment, customer=blocked, user_status="block", actor=actor
@@ -591,7 +592,8 @@ def test_membership_action_reset_override__pinned_and_blocked__rules_decide(
 
     act(admin_client, "membership", "reset_override", *Membership.objects.all())
 
-    # The pinned member stays without the pin; the block row was only a block.
+    # The rules match the pinned member, who stays without the pin; they do not
+    # match the blocked customer, whose row was only a block.
     assert Membership.objects.get().customer == pinned
     assert Membership.objects.get().override == "none"
     assert [a for _, a, _ in history(rule_segment)][-2:] == ["override_reset"] * 2
