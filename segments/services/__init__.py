@@ -11,14 +11,10 @@ from .api_keys import (
 from .customers import CustomerUpsertResult, customer_upsert
 from .erasure import customer_erase
 from .events import EventRecordResult, event_record
-from .memberships import (
-    MembersAddResult,
-    MembersRemoveResult,
-    segment_members_add,
-    segment_members_remove,
-)
+from .memberships import MembersAddResult, MembersRemoveResult, segment_members_add
 from .overrides import (
     MembershipState,
+    segment_members_remove,
     segment_override_set,
     segment_test_user_add,
     segment_test_user_remove,
