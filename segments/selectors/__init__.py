@@ -10,6 +10,12 @@ from .customers import (
     customer_segments,
     customers_by_ids,
 )
+from .exports import (
+    EXPORT_COLUMNS,
+    import_issue_rows,
+    neutralize,
+    segment_export_rows,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -36,6 +42,7 @@ from .stats import (
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "EXPORT_COLUMNS",
     "STATS_DAYS",
     "ConditionCount",
     "CustomerLookup",
@@ -51,7 +58,10 @@ __all__ = [
     "customer_segments",
     "customers_by_ids",
     "group_label",
+    "import_issue_rows",
+    "neutralize",
     "rule_sources",
+    "segment_export_rows",
     "segment_history",
     "segment_list",
     "segment_member",
