@@ -10,6 +10,14 @@ from .customers import (
     customer_segments,
     customers_by_ids,
 )
+from .dashboard import (
+    Growth,
+    computations_in_trouble,
+    dashboard_counts,
+    recent_activity,
+    segments_growing,
+)
+from .overview import segments_with_figures
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -40,17 +48,21 @@ __all__ = [
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
+    "Growth",
     "IdType",
     "MemberStatus",
     "SegmentPreview",
     "SegmentStats",
+    "computations_in_trouble",
     "condition_label",
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
     "customer_segments",
     "customers_by_ids",
+    "dashboard_counts",
     "group_label",
+    "recent_activity",
     "rule_sources",
     "segment_history",
     "segment_list",
@@ -60,4 +72,6 @@ __all__ = [
     "segment_rule_spec",
     "segment_rules_parse",
     "segment_stats",
+    "segments_growing",
+    "segments_with_figures",
 ]
