@@ -11,6 +11,7 @@ from segments.models import Condition, Segment
 from segments.rules import RuleSpec, rule_to_dict
 from segments.selectors import (
     condition_label,
+    rule_catalog,
     segment_preview,
     segment_rule_spec,
     segments_with_figures,
@@ -148,6 +149,14 @@ class SegmentAdmin(ServiceAdmin):
                 ],
             }
         )
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        context["rule_catalog"] = rule_catalog(exclude_segment=obj)
+        # Through the reverse relation: segments does not import campaigns.
+        context["live_campaigns"] = list(obj.campaigns.live()) if obj else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.action(description="Recompute the members of the selected rule segments")
     def recompute(self, request, queryset):

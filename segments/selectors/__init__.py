@@ -1,5 +1,6 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
+from .catalog import rule_catalog
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -63,6 +64,7 @@ __all__ = [
     "dashboard_counts",
     "group_label",
     "recent_activity",
+    "rule_catalog",
     "rule_sources",
     "segment_history",
     "segment_list",
