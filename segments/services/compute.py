@@ -55,7 +55,9 @@ def segment_recompute(
     """Make the rule segment's members those its rules match now: everyone, or only
     the customers in `customer_ids`. Writes memberships, history and (through the
     members_entered signal) campaign enrollments in bulk."""
-    segment = Segment.objects.select_for_update().get(pk=segment.pk)
+    # NO KEY: recomputes queue, but members added meanwhile (whose foreign key
+    # check takes a KEY SHARE lock on the segment) do not deadlock with this one.
+    segment = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
     spec = segment_rule_spec(segment=segment)
     if segment.type != Segment.Type.RULE or segment.archived or spec is None:
         return RecomputeResult(entered=0, left=0)

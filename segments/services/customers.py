@@ -152,7 +152,8 @@ def _locked_get_or_create(external_id: str) -> tuple[Customer, bool]:
 
 
 def _locked(external_id: str) -> Customer | None:
-    return Customer.objects.select_for_update().filter(external_id=external_id).first()
+    locked = Customer.objects.select_for_update(no_key=True)
+    return locked.filter(external_id=external_id).first()
 
 
 def _merge_attributes(

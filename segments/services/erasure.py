@@ -37,7 +37,8 @@ Action = MembershipChange.Action
 def customer_erase(*, customer: Customer, actor: Actor) -> dict[str, int]:
     """Delete the customer and everything about them. Returns the number of rows
     removed per model (the history is anonymised, not counted)."""
-    customer = customer_lock(customer)
+    # FOR UPDATE: no new row may refer to them until they are gone.
+    customer = customer_lock(customer, for_delete=True)
     _admin_log_scrub(customer)
     _stored_answers_delete(customer)
     # Leaving their segments is a change like any other: the counts add up.

@@ -122,7 +122,7 @@ def customers_lock(segment: Segment, customers: Iterable[Customer]) -> list[Cust
         )
     unique = list({c.pk: c for c in customers}.values())
     locked = set(
-        Customer.objects.select_for_update()
+        Customer.objects.select_for_update(no_key=True)
         .filter(pk__in=[c.pk for c in unique])
         .order_by("pk")
         .values_list("pk", flat=True)

@@ -23,14 +23,19 @@ def row_gone(model: type[Model], pk: Any) -> ObjectDoesNotExist:
     return error(f"{name} {pk} no longer exists.")
 
 
-def row_lock[M: Model](instance: M, *, label: Any = None) -> M:
+def row_lock[M: Model](
+    instance: M, *, label: Any = None, for_delete: bool = False
+) -> M:
     """Lock the instance's row until the transaction ends and read it anew into the
-    instance, which is returned. `label` names it in the error (default: its id)."""
+    instance, which is returned. `label` names it in the error (default: its id).
+
+    Writers take FOR NO KEY UPDATE: it keeps out deletes and other writers of the
+    row, but not inserts of rows referring to it (their foreign key check takes a
+    KEY SHARE lock), so that adding a member never deadlocks with changing its
+    campaign. `for_delete` takes FOR UPDATE, which keeps those out too.
+    """
     model = type(instance)
-    # FOR NO KEY UPDATE: it keeps out deletes and other writers of this row, but not
-    # inserts of rows referring to it (their foreign key check takes a KEY SHARE
-    # lock), so that adding a member never deadlocks with changing its campaign.
-    locked = model._base_manager.select_for_update(no_key=True)
+    locked = model._base_manager.select_for_update(no_key=not for_delete)
     try:
         instance.refresh_from_db(from_queryset=locked)
     except ObjectDoesNotExist:
@@ -38,10 +43,10 @@ def row_lock[M: Model](instance: M, *, label: Any = None) -> M:
     return instance
 
 
-def customer_lock(customer: Customer) -> Customer:
+def customer_lock(customer: Customer, *, for_delete: bool = False) -> Customer:
     """Lock a customer named by a request. Erasure locks them too, so a write
     either runs before the erasure (and is erased with the rest) or is refused."""
-    return row_lock(customer, label=customer.external_id)
+    return row_lock(customer, label=customer.external_id, for_delete=for_delete)
 
 
 def model_update(
