@@ -162,6 +162,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Request bodies get components of their own, so that they can declare what
+    # only applies to input (a non-blank string has minLength 1).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema proper, so key names and null can be described.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "segments.api.schema.add_json_components",
+        "segments.api.schema.add_text_patterns",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "EnrollmentStatusEnum": ["active", "removed", "not_enrolled"],

@@ -8,13 +8,8 @@ from segments.models import ApiKey
 from segments.services import customer_upsert, event_record
 
 from ..base import ApiView, actor, customer_or_404, valid
-from ..serializers import (
-    AliasedSerializer,
-    CustomerInput,
-    CustomerOutput,
-    IdField,
-    JsonObjectField,
-)
+from ..fields import IdField, JsonObjectField
+from ..serializers import AliasedSerializer, CustomerInput, CustomerOutput
 
 INGEST = {"POST": ApiKey.Scope.INGEST}
 
