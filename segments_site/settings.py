@@ -176,3 +176,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Events coming in (docs/events.md): what one event and one batch may carry.
+EVENTS_BATCH_MAX = env.int("EVENTS_BATCH_MAX", default=1000)
+EVENT_PROPERTIES_MAX_DEPTH = env.int("EVENT_PROPERTIES_MAX_DEPTH", default=5)
+EVENT_PROPERTIES_MAX_BYTES = env.int("EVENT_PROPERTIES_MAX_BYTES", default=32_768)
+# Clocks drift; an event stamped further ahead than this is refused.
+EVENT_MAX_FUTURE_SECONDS = env.int("EVENT_MAX_FUTURE_SECONDS", default=300)

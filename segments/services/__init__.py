@@ -9,7 +9,14 @@ from .api_keys import (
     api_key_revoke,
 )
 from .customers import CustomerUpsertResult, customer_erase, customer_upsert
-from .events import EventRecordResult, event_record
+from .events import (
+    EventIngested,
+    EventRecordResult,
+    EventsIngestResult,
+    event_ingest,
+    event_record,
+    events_ingest,
+)
 from .memberships import (
     MembersAddResult,
     MembershipState,
@@ -32,7 +39,9 @@ __all__ = [
     "Actor",
     "ApiKeyCreated",
     "CustomerUpsertResult",
+    "EventIngested",
     "EventRecordResult",
+    "EventsIngestResult",
     "MembersAddResult",
     "MembersRemoveResult",
     "MembershipState",
@@ -42,7 +51,9 @@ __all__ = [
     "api_key_revoke",
     "customer_erase",
     "customer_upsert",
+    "event_ingest",
     "event_record",
+    "events_ingest",
     "segment_create",
     "segment_create_with_customers",
     "segment_delete",

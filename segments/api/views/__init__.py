@@ -1,4 +1,5 @@
-from .customers import CustomersApi, EventsApi
+from .customers import CustomersApi
+from .events import EventsApi, EventsBatchApi
 from .members import (
     SegmentAddCustomersApi,
     SegmentHistoryApi,
@@ -13,6 +14,7 @@ from .segments import SegmentDetailApi, SegmentPreviewApi, SegmentsApi
 __all__ = [
     "CustomersApi",
     "EventsApi",
+    "EventsBatchApi",
     "SegmentAddCustomersApi",
     "SegmentDetailApi",
     "SegmentHistoryApi",
