@@ -6,6 +6,7 @@ urlpatterns = [
     path("customers", views.CustomersApi.as_view()),
     path("events", views.EventsApi.as_view()),
     path("events/batch", views.EventsBatchApi.as_view()),
+    path("messages", views.MessagesApi.as_view()),
     path("segments", views.SegmentsApi.as_view()),
     path("segments/status", views.SegmentStatusApi.as_view()),
     path("segments/preview", views.SegmentPreviewApi.as_view()),

@@ -9,12 +9,14 @@ from .members import (
     SegmentStatsApi,
     SegmentStatusApi,
 )
+from .messages import MessagesApi
 from .segments import SegmentDetailApi, SegmentPreviewApi, SegmentsApi
 
 __all__ = [
     "CustomersApi",
     "EventsApi",
     "EventsBatchApi",
+    "MessagesApi",
     "SegmentAddCustomersApi",
     "SegmentDetailApi",
     "SegmentHistoryApi",
