@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from segments.services.compute import segment_compute_run, segments_refresh_due
+from segments.services.event_segments import segments_members_expire
 
 
 @shared_task
@@ -13,3 +14,8 @@ def recompute_segment(segment_id: int) -> None:
 @shared_task
 def refresh_segments() -> None:
     segments_refresh_due()
+
+
+@shared_task
+def expire_segment_members() -> None:
+    segments_members_expire()

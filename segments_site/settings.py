@@ -159,6 +159,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.tasks.refresh_segments",
         "schedule": env.int("SEGMENTS_REFRESH_SECONDS", default=900),
     },
+    # Event-triggered segments with exit_after_days: members past it leave.
+    "expire-segment-members": {
+        "task": "segments.tasks.expire_segment_members",
+        "schedule": env.int("SEGMENTS_EXPIRY_SECONDS", default=3600),
+    },
 }
 
 # The rule engine's limits, and how long a computation may run before it is

@@ -25,5 +25,6 @@ urlpatterns = [
         views.SegmentMemberDetailApi.as_view(),
     ),
     path("segments/<int:segment_id>/stats", views.SegmentStatsApi.as_view()),
+    path("segments/<int:segment_id>/backfill", views.SegmentBackfillApi.as_view()),
     path("segments/<int:segment_id>/history", views.SegmentHistoryApi.as_view()),
 ]

@@ -70,6 +70,8 @@ class Event(models.Model):
             # "who performed event N lately": event segments and the ingestion view.
             models.Index(fields=["name", "timestamp"], name="event_name_ts"),
             models.Index(fields=["received_at"], name="event_received_at"),
+            # The latest events of every name: the ingestion view.
+            models.Index(fields=["timestamp"], name="event_timestamp"),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,12 @@ from .customers import (
     customer_segments,
     customers_by_ids,
 )
+from .events import (
+    EventNameCounts,
+    event_name_counts,
+    event_segment_candidates,
+    events_recent,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -40,6 +46,7 @@ __all__ = [
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
+    "EventNameCounts",
     "IdType",
     "MemberStatus",
     "SegmentPreview",
@@ -50,6 +57,9 @@ __all__ = [
     "customer_facts",
     "customer_segments",
     "customers_by_ids",
+    "event_name_counts",
+    "event_segment_candidates",
+    "events_recent",
     "group_label",
     "rule_sources",
     "segment_history",

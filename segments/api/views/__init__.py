@@ -1,3 +1,4 @@
+from .backfill import SegmentBackfillApi
 from .customers import CustomersApi
 from .events import EventsApi, EventsBatchApi
 from .members import (
@@ -18,6 +19,7 @@ __all__ = [
     "EventsBatchApi",
     "MessagesApi",
     "SegmentAddCustomersApi",
+    "SegmentBackfillApi",
     "SegmentDetailApi",
     "SegmentHistoryApi",
     "SegmentMemberDetailApi",
