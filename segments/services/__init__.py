@@ -8,7 +8,8 @@ from .api_keys import (
     api_key_create,
     api_key_revoke,
 )
-from .customers import CustomerUpsertResult, customer_erase, customer_upsert
+from .customers import CustomerUpsertResult, customer_upsert
+from .erasure import customer_erase
 from .events import (
     EventIngested,
     EventRecordResult,
@@ -19,10 +20,12 @@ from .events import (
 )
 from .memberships import (
     MembersAddResult,
-    MembershipState,
     MembersRemoveResult,
     segment_members_add,
     segment_members_remove,
+)
+from .overrides import (
+    MembershipState,
     segment_override_set,
     segment_test_user_add,
     segment_test_user_remove,

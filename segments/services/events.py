@@ -19,6 +19,7 @@ from .customers import customer_upsert
 from .event_effects import events_apply
 from .event_input import EventInput, event_input_clean
 from .outcomes import Outcome, outcome_of, snapshot
+from .rows import customer_lock
 
 NO_OUTCOME = Outcome(segments_entered=[], segments_left=[], campaigns_entered=[])
 
@@ -72,6 +73,7 @@ def event_ingest(*, actor: Actor, **event: Any) -> EventIngested:
     return result
 
 
+@transaction.atomic
 def event_record(
     *,
     customer: Customer,
@@ -81,7 +83,8 @@ def event_record(
     message_id: str = "",
 ) -> EventRecordResult:
     """Store an event of a known customer once: a repeated message_id returns the
-    first event unchanged."""
+    first event unchanged. A customer erased meanwhile: Customer.DoesNotExist."""
+    customer_lock(customer)
     result = event_ingest(
         actor=Actor.event(name or "event"),
         user_id=customer.external_id,

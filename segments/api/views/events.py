@@ -11,7 +11,7 @@ from segments.services import EventIngested, event_ingest, events_ingest
 
 from ..base import ApiView, actor, valid
 from ..errors import api_exception_handler
-from ..serializers import AliasedSerializer, IdField
+from ..serializers import AliasedSerializer, IdField, JsonObjectField
 
 INGEST = {"POST": ApiKey.Scope.INGEST}
 
@@ -27,7 +27,7 @@ class EventCustomerInput(serializers.Serializer):
     last_name = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=150
     )
-    attributes = serializers.DictField(
+    attributes = JsonObjectField(
         required=False, help_text="Merged into the stored ones; null removes a key."
     )
 
@@ -39,7 +39,7 @@ class EventInput(AliasedSerializer):
         help_text="The customer's id (or `id`). Unknown ids create the customer."
     )
     name = serializers.CharField(max_length=200, help_text="Or `event`.")
-    properties = serializers.DictField(required=False)
+    properties = JsonObjectField(required=False)
     timestamp = serializers.DateTimeField(
         required=False, help_text="When it happened (ISO 8601); default now."
     )

@@ -15,6 +15,15 @@ from tests.factories import CustomerFactory, EventFactory
 from .conftest import event
 
 URL = "/api/v1/events"
+
+
+def nested(levels):
+    value = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
 PRO = {"plan": "pro"}
 
 
@@ -143,7 +152,7 @@ def test_events__removed_from_campaign__stays_removed(api, onboarding):
     ("fields", "field"),
     [
         ({"name": "x" * 201}, "name"),
-        ({"properties": {"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}}, "properties"),
+        ({"properties": nested(11)}, "properties"),
         ({"properties": {"blob": "x" * 40_000}}, "properties"),
         ({"properties": [1]}, "properties"),
         ({"customer": {"email": "not-an-email"}}, "customer.email"),
