@@ -18,6 +18,12 @@ from .dashboard import (
     recent_activity,
     segments_growing,
 )
+from .events import (
+    EventNameCounts,
+    event_name_counts,
+    event_segment_candidates,
+    events_recent,
+)
 from .exports import (
     EXPORT_COLUMNS,
     import_issue_rows,
@@ -56,6 +62,7 @@ __all__ = [
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
+    "EventNameCounts",
     "Growth",
     "IdType",
     "MemberStatus",
@@ -69,6 +76,9 @@ __all__ = [
     "customer_segments",
     "customers_by_ids",
     "dashboard_counts",
+    "event_name_counts",
+    "event_segment_candidates",
+    "events_recent",
     "group_label",
     "import_issue_rows",
     "neutralize",
