@@ -21,6 +21,8 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# The development server speaks plain http: no HTTPS redirect, no secure cookies.
+run: export DJANGO_SECURE ?= false
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0

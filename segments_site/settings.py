@@ -26,8 +26,26 @@ SECRET_KEY = env.str(
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS: required unless DEBUG is on. DJANGO_SECURE=false serves plain http (make run
+# on 127.0.0.1, the tests); each setting below can also be set on its own.
+SECURE = env.bool("DJANGO_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=SECURE)
+SECURE_HSTS_SECONDS = env.int(
+    "DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if SECURE else 0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE
+)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=SECURE)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=SECURE)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=SECURE)
+# Behind a proxy that terminates TLS and says so, e.g. "HTTP_X_FORWARDED_PROTO,https".
+# Set it only when the proxy always sets (or strips) that header.
+_PROXY_SSL_HEADER = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) if _PROXY_SSL_HEADER else None
+
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "segments.apps.SegmentsAdminConfig",  # django.contrib.admin, our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,7 +70,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Under /api/: 503 with Retry-After when the database cannot be reached.
+    "segments.api.errors.ApiErrorMiddleware",
 ]
+# Under /api/ a CSRF refusal answers in the API's JSON error format.
+CSRF_FAILURE_VIEW = "segments.api.errors.csrf_failure"
 
 ROOT_URLCONF = "segments_site.urls"
 WSGI_APPLICATION = "segments_site.wsgi.application"
@@ -124,7 +146,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["segments.api.auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["segments.api.auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["segments.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["segments.api.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "segments.api.errors.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -9,7 +9,9 @@ admin.site.site_header = "Segments"
 admin.site.site_title = "Segments"
 admin.site.index_title = "Audience segmentation"
 
-# Django's own 404 and 500 pages answer JSON under /api/.
+# Django's own error pages answer JSON under /api/.
+handler400 = "segments.api.errors.handler400"
+handler403 = "segments.api.errors.handler403"
 handler404 = "segments.api.errors.handler404"
 handler500 = "segments.api.errors.handler500"
 

@@ -195,7 +195,7 @@ class CampaignUserDetailApi(ApiView):
 
     @extend_schema(
         request=None,
-        responses=EnrollmentOutput,
+        responses={200: EnrollmentOutput},
         summary="Remove a customer from a campaign",
         description="The campaign stops appearing for them; they stay removed until "
         "enrolled again with POST.",
@@ -236,26 +236,20 @@ class CustomerDetailApi(ApiView):
     )
     def get(self, request, customer_id: str):
         customer = customer_in_path(request, customer_id)
-        segments = customer_segments(customer=customer)
-        campaigns = customer_campaigns(customer=customer)
-        return Response(
-            {
-                **CustomerOutput(customer).data,
-                "segments": SegmentRefOutput(segments, many=True).data,
-                "campaigns": CampaignRefOutput(campaigns, many=True).data,
-            }
-        )
+        customer.segments = customer_segments(customer=customer)
+        customer.campaigns = customer_campaigns(customer=customer)
+        return Response(self.OutputSerializer(customer).data)
 
     @extend_schema(
         parameters=[IdTypeQuery],
-        responses=ErasedSerializer,
+        responses={200: ErasedSerializer},
         summary="Erase a customer and all their data",
         description="Events, memberships, their history and enrollments go too.",
     )
     def delete(self, request, customer_id: str):
         customer = customer_in_path(request, customer_id)
         deleted = customer_erase(customer=customer, actor=actor(request))
-        return Response({"deleted": deleted})
+        return Response(self.ErasedSerializer({"deleted": deleted}).data)
 
 
 class CustomerCampaignsApi(ApiView):

@@ -1,5 +1,7 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from segments.models import ApiKey
 from segments.services import Actor, api_key_create, api_key_revoke
@@ -74,14 +76,25 @@ class ApiKeyAdmin(ChangedByActionsMixin, ServiceAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        created = form.result
-        adopt(obj, created.api_key)
-        self.message_user(
+        adopt(obj, form.result.api_key)
+        obj.clear_key = form.result.key  # for response_add; never saved
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The clear key on this response's page only: a message would carry it in
+        the messages cookie, and a redirect would leave it in the browser's history
+        of requests."""
+        response = TemplateResponse(
             request,
-            f"The key for {created.api_key.name} is {created.key}. Copy it now: "
-            "it is not stored and cannot be shown again.",
-            messages.SUCCESS,
+            "admin/segments/apikey/key_created.html",
+            {
+                **self.admin_site.each_context(request),
+                "api_key": obj,
+                "key": obj.clear_key,
+                "opts": self.opts,
+            },
         )
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke", permissions=["change"])
     def revoke(self, request, queryset):

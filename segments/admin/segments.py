@@ -2,15 +2,20 @@ import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from segments.models import Condition, Membership, Segment
+from segments.models import Condition, Segment
 from segments.rules import RuleSpec, rule_to_dict
-from segments.selectors import condition_label, segment_preview, segment_rule_spec
+from segments.selectors import (
+    condition_label,
+    rule_catalog,
+    segment_preview,
+    segment_rule_spec,
+    segments_with_figures,
+)
 from segments.services import Actor, segment_create, segment_delete, segment_update
 from segments.services.compute import segment_compute_request
 
@@ -85,9 +90,19 @@ def computation_html(segment: Segment) -> str:
 @admin.register(Segment)
 class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     form = SegmentForm
-    list_display = ("name", "type", "members", "computation", "archived", "updated_at")
-    list_filter = ("type", "archived", "compute_state")
-    search_fields = ("name",)
+    list_display = (
+        "name",
+        "type",
+        "members",
+        "new_this_week",
+        "new_this_month",
+        "campaigns_using",
+        "computation",
+        "archived",
+    )
+    list_filter = ("type", "archived", "compute_state", "campaigns")
+    search_fields = ("name", "description")
+    search_help_text = "A segment's name or description."
     list_select_related = ("created_by",)
     actions = ["recompute"]
     change_form_template = "admin/segments/segment/change_form.html"
@@ -136,6 +151,14 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
             }
         )
 
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        context["rule_catalog"] = rule_catalog(exclude_segment=obj)
+        # Through the reverse relation: segments does not import campaigns.
+        context["live_campaigns"] = list(obj.campaigns.live()) if obj else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     @admin.action(description="Recompute the members of the selected rule segments")
     def recompute(self, request, queryset):
         segments = list(queryset.filter(type=Segment.Type.RULE, archived=False))
@@ -152,16 +175,7 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
         return computation_html(obj)
 
     def get_queryset(self, request):
-        members = Count(
-            "memberships", filter=~Q(memberships__override=Membership.Override.BLOCK)
-        )
-        # Meta.ordering does not apply to an aggregating query: ask for it again.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(member_count=members)
-            .order_by("name")
-        )
+        return segments_with_figures(super().get_queryset(request))
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -177,6 +191,26 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
         url = reverse("admin:segments_membership_changelist")
         return format_html(
             '<a href="{}?segment__id__exact={}">{}</a>', url, obj.pk, obj.member_count
+        )
+
+    @admin.display(description="new this week", ordering="new_week")
+    def new_this_week(self, obj):
+        return obj.new_week
+
+    @admin.display(description="new this month", ordering="new_month")
+    def new_this_month(self, obj):
+        return obj.new_month
+
+    @admin.display(description="campaigns", ordering="campaign_count")
+    def campaigns_using(self, obj):
+        if not obj.campaign_count:
+            return 0
+        url = reverse("admin:campaigns_campaign_changelist")
+        return format_html(
+            '<a href="{}?segments__id__exact={}">{}</a>',
+            url,
+            obj.pk,
+            obj.campaign_count,
         )
 
     @admin.display(description="add members")

@@ -17,7 +17,7 @@ from segments.services import Actor
 
 from . import idempotency
 from .errors import PayloadTooLarge
-from .serializers import IdTypeQuery
+from .serializers import TEXT_PROBLEM, IdTypeQuery, bad_text
 
 
 class ApiView(APIView):
@@ -31,7 +31,12 @@ class ApiView(APIView):
         return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
+        # A method the path does not take is refused before anything else, so an
+        # Idempotency-Key sent with it is neither checked nor stored.
+        if not hasattr(self, request.method.lower()):
+            raise exceptions.MethodNotAllowed(request.method)
         check_body_size(request)
+        check_text(request, kwargs)
         super().initial(request, *args, **kwargs)
         if idempotency.requested(request):
             self.idempotent_request = idempotency.claim(request)
@@ -67,6 +72,18 @@ def check_body_size(request) -> None:
             f"The body has {length} bytes; the limit is {limit} bytes. "
             "Split the request (at most 10,000 ids per call)."
         )
+
+
+def check_text(request, path_values: dict[str, Any]) -> None:
+    """Path and query values are text the database can store: no NUL character.
+    (Django decodes them as UTF-8 with replacement, so no lone surrogates.)"""
+    values = {**{f"query.{k}": v for k, v in request.query_params.items()}}
+    values.update({f"path.{k}": v for k, v in path_values.items()})
+    errors = {
+        name: [TEXT_PROBLEM] for name, value in values.items() if bad_text(str(value))
+    }
+    if errors:
+        raise exceptions.ValidationError(errors)
 
 
 def get_or_404[M: Model](queryset: QuerySet[M], what: str, **lookup) -> M:
@@ -113,12 +130,49 @@ def valid_query(serializer_class, request) -> dict[str, Any]:
 
 
 class NewestFirst(CursorPagination):
-    """Cursor pages, newest row first: stable while rows are added."""
+    """Cursor pages, newest row first: stable while rows are added. A `limit` or
+    `cursor` that is not one this API made is refused (400), not ignored."""
 
     ordering = "-id"
     page_size = 100
     page_size_query_param = "limit"
     max_page_size = 1000
+
+    def get_page_size(self, request) -> int:
+        given = request.query_params.get(self.page_size_query_param)
+        if given is None:
+            return self.page_size
+        if not _digits(given) or not 1 <= int(given) <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {"limit": [f"Expected a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(given)
+
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise _bad_cursor() from None
+        if cursor and cursor.position is not None and not _digits(cursor.position):
+            raise _bad_cursor()  # positions are ids: anything else was made up
+        return cursor
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # "²".isdigit() too, but not int()
+
+
+def _bad_cursor() -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"cursor": ["Not a cursor from this API: follow `next` or `previous`."]}
+    )
 
 
 def paginated(view, queryset, serializer_class) -> Response:

@@ -2,24 +2,35 @@
 
 DRF's exceptions, Django's ValidationError (raised by the services), Http404,
 ObjectDoesNotExist (a row deleted meanwhile) and PermissionDenied all end up here;
-so do Django's own 404 and 500 pages for /api/ paths. An integration never
-receives an HTML page.
+so do Django's own 400, 403 (CSRF included), 404 and 500 pages for /api/ paths, and
+a database that cannot be reached (503). An integration never receives an HTML page.
 """
 
+import logging
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 API_PREFIX = "/api/"
 NON_FIELD = "non_field_errors"
+# Seconds a client should wait before retrying while the database is unreachable;
+# connections are tried afresh on every request, so recovery is immediate.
+RETRY_AFTER_SECONDS = 5
+# A lost connection, a refused one, a pool timeout (psycopg_pool.PoolTimeout is an
+# OperationalError): the request may succeed later, so 503, not 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -115,6 +126,34 @@ def _message(exc: exceptions.APIException, details: dict | None) -> str:
     return first if not others else f"{first} (and {others} more problems)"
 
 
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json_error(status_code: int, message: str) -> JsonResponse:
+    return JsonResponse(error_body(status_code, message), status=status_code)
+
+
+def handler400(request, exception=None):
+    if _is_api(request):
+        return _json_error(400, "The request is malformed; it was not processed.")
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if _is_api(request):
+        return _json_error(403, str(exception or "") or "Not allowed.")
+    return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: API views take no cookies, so this only meets paths
+    outside the API's views; under /api/ it still answers JSON."""
+    if _is_api(request):
+        return _json_error(403, f"Refused: {reason}")
+    return csrf.csrf_failure(request, reason)
+
+
 def handler404(request, exception=None):
     if request.path.startswith(API_PREFIX):
         message = f"Nothing at {request.path}; see /api/docs/ for the endpoints."
@@ -123,12 +162,40 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    if request.path.startswith(API_PREFIX):
+    if _is_api(request):
         message = "Something went wrong on our side; the error is logged. Retry later."
-        return JsonResponse(error_body(500, message), status=500)
+        return _json_error(500, message)
     return defaults.server_error(request)
 
 
+@csrf_exempt  # a POST to an unknown path is a 404, not a CSRF page
 def api_not_found(request, *args, **kwargs):
     """Unknown paths under /api/: JSON even with DEBUG on."""
     return handler404(request)
+
+
+def database_unavailable() -> JsonResponse:
+    response = _json_error(
+        503,
+        "The database is unavailable right now; nothing was changed. "
+        f"Retry in {RETRY_AFTER_SECONDS} seconds.",
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class ApiErrorMiddleware:
+    """503 with Retry-After when an API request fails because the database cannot
+    be reached; every other unexpected error stays a 500 (handler500)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not (_is_api(request) and isinstance(exception, DATABASE_UNAVAILABLE)):
+            return None
+        logger.warning("Database unavailable: %s %s", request.method, request.path)
+        return database_unavailable()

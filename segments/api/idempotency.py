@@ -27,6 +27,8 @@ HEADER = "Idempotency-Key"
 METHODS = ("POST", "PATCH", "DELETE")
 REPLAY_WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# What the OpenAPI schema declares: visible ASCII, spaces only inside.
+KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
 
 
 class Replay(Exception):
@@ -50,13 +52,22 @@ def requested(request) -> bool:
     return request.method in METHODS and HEADER in request.headers
 
 
+def valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
+
+
 def claim(request) -> IdempotentRequest:
     """Take the key for this request, or raise Replay or a 422 when it was used
     for another request."""
     key = request.headers[HEADER].strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not valid_key(key):
         raise exceptions.ValidationError(
-            {HEADER: [f"Expected 1 to {MAX_KEY_LENGTH} characters."]}
+            {
+                HEADER: [
+                    f"Expected 1 to {MAX_KEY_LENGTH} printable ASCII characters, "
+                    "e.g. a UUID."
+                ]
+            }
         )
     fields = {
         "method": request.method,

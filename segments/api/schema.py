@@ -22,6 +22,12 @@ class ErrorSerializer(serializers.Serializer):
 IDEMPOTENCY_KEY = OpenApiParameter(
     idempotency.HEADER,
     location=OpenApiParameter.HEADER,
+    type={
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "pattern": idempotency.KEY_PATTERN,
+    },
     required=False,
     description="Any unique string: a retry with the same key, method, path and "
     "body replays the first answer for 24 hours; another body gets 422.",

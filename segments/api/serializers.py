@@ -1,6 +1,7 @@
 """Serializers more than one view uses: ids, customers and their Segmenter aliases.
 Each view keeps its own Input/Output serializers nested in it."""
 
+import re
 from typing import Any
 
 from rest_framework import serializers
@@ -9,6 +10,58 @@ from segments.selectors import IdType
 
 MAX_IDS = 10_000
 MAX_ID_LENGTH = 255
+# attributes, properties, metadata: JSON objects of a bounded shape (docs/api.md).
+JSON_MAX_DEPTH = 10
+JSON_MAX_KEYS = 500
+JSON_MAX_KEY_LENGTH = 255
+
+# Text neither the databases nor the JSON renderer can take back.
+_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+TEXT_PROBLEM = (
+    "Text may not contain NUL (\\u0000) or unpaired surrogate "
+    "(\\ud800-\\udfff) characters."
+)
+
+
+def bad_text(text: str) -> bool:
+    return _BAD_TEXT.search(text) is not None
+
+
+def json_shape_problem(value: Any) -> str | None:
+    """Why this JSON value is too deep or too wide, or None. Iterative: a value
+    can be as deep as the parser lets through."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if depth > JSON_MAX_DEPTH:
+            return f"Nested deeper than {JSON_MAX_DEPTH} levels; flatten it."
+        if isinstance(node, dict):
+            if len(node) > JSON_MAX_KEYS:
+                return f"More than {JSON_MAX_KEYS} keys in one object."
+            if any(len(key) > JSON_MAX_KEY_LENGTH for key in node):
+                return f"A key is longer than {JSON_MAX_KEY_LENGTH} characters."
+            node = list(node.values())
+        stack.extend((child, depth + 1) for child in node)
+    return None
+
+
+class BoundedJsonMixin:
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)  # type: ignore[misc]
+        problem = json_shape_problem(data)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return data
+
+
+class JsonObjectField(BoundedJsonMixin, serializers.DictField):
+    """A JSON object of at most JSON_MAX_DEPTH levels and JSON_MAX_KEYS keys each."""
+
+
+class JsonValueField(BoundedJsonMixin, serializers.JSONField):
+    """Any JSON value, bounded as JsonObjectField."""
 
 
 class IdField(serializers.CharField):
@@ -47,7 +100,7 @@ class IdsInput(serializers.Serializer):
     reference_id = serializers.CharField(
         required=False, allow_blank=True, max_length=255
     )
-    metadata = serializers.DictField(required=False)
+    metadata = JsonObjectField(required=False)
     description = serializers.CharField(required=False, allow_blank=True)
 
     def validate_ids(self, ids: list[str]) -> list[str]:
@@ -56,7 +109,7 @@ class IdsInput(serializers.Serializer):
         errors = {
             index: ["Expected an internal id: a whole number."]
             for index, value in enumerate(ids)
-            if not value.isdigit()
+            if not (value.isascii() and value.isdigit())
         }
         if errors:
             raise serializers.ValidationError(errors)
@@ -83,7 +136,7 @@ class AliasedSerializer(serializers.Serializer):
 
 class TagSerializer(serializers.Serializer):
     tag = serializers.CharField()
-    value = serializers.JSONField(allow_null=True)
+    value = JsonValueField(allow_null=True)
 
 
 class CustomerInput(AliasedSerializer):
@@ -111,7 +164,7 @@ class CustomerInput(AliasedSerializer):
     last_name = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=150
     )
-    attributes = serializers.DictField(
+    attributes = JsonObjectField(
         required=False, help_text="Merged into the stored ones; null removes a key."
     )
     substitutionTags = TagSerializer(

@@ -1,5 +1,6 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
+from .catalog import rule_catalog
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -10,12 +11,20 @@ from .customers import (
     customer_segments,
     customers_by_ids,
 )
+from .dashboard import (
+    Growth,
+    computations_in_trouble,
+    dashboard_counts,
+    recent_activity,
+    segments_growing,
+)
 from .exports import (
     EXPORT_COLUMNS,
     import_issue_rows,
     neutralize,
     segment_export_rows,
 )
+from .overview import segments_with_figures
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -47,19 +56,24 @@ __all__ = [
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
+    "Growth",
     "IdType",
     "MemberStatus",
     "SegmentPreview",
     "SegmentStats",
+    "computations_in_trouble",
     "condition_label",
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
     "customer_segments",
     "customers_by_ids",
+    "dashboard_counts",
     "group_label",
     "import_issue_rows",
     "neutralize",
+    "recent_activity",
+    "rule_catalog",
     "rule_sources",
     "segment_export_rows",
     "segment_history",
@@ -70,4 +84,6 @@ __all__ = [
     "segment_rule_spec",
     "segment_rules_parse",
     "segment_stats",
+    "segments_growing",
+    "segments_with_figures",
 ]

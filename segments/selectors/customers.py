@@ -93,7 +93,8 @@ def customers_by_ids(*, ids: Iterable[str], id_type: str = IdType.ID) -> Custome
     field = _LOOKUP_FIELD[IdType(id_type)]
     keys = [_normalize(value, id_type) for value in ids]
     if id_type == IdType.INTERNAL_ID:
-        keys = [key for key in keys if key.isdigit() and len(key) < 19]
+        # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+        keys = [k for k in keys if k.isascii() and k.isdigit() and len(k) < 19]
     customers = Customer.objects.filter(**{f"{field}__in": keys})
     by_key = {str(getattr(c, field)): c for c in customers}
     found = {

@@ -8,14 +8,17 @@ from .api_keys import (
     api_key_create,
     api_key_revoke,
 )
-from .customers import CustomerUpsertResult, customer_erase, customer_upsert
+from .customers import CustomerUpsertResult, customer_upsert
+from .erasure import customer_erase
 from .events import EventRecordResult, event_record
 from .memberships import (
     MembersAddResult,
-    MembershipState,
     MembersRemoveResult,
     segment_members_add,
     segment_members_remove,
+)
+from .overrides import (
+    MembershipState,
     segment_override_set,
     segment_test_user_add,
     segment_test_user_remove,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from segments.models import Customer, Event
 
 from .compute import customer_segments_refresh
+from .rows import customer_lock
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ def event_record(
     if properties is not None and not isinstance(properties, dict):
         raise ValidationError({"properties": "Expected an object of name: value."})
     message_id = (message_id or "").strip()
+    # Erasure locks the customer too: it waits for this event, or has won and the
+    # event is refused (Customer.DoesNotExist, a 404).
+    customer_lock(customer)
     if message_id:
         existing = Event.objects.filter(message_id=message_id).first()
         if existing:

@@ -1,6 +1,10 @@
+import json
+
+import pytest
+from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
 
-from segments.api.errors import handler404
+from segments.api.errors import csrf_failure, handler404
 from segments.models import IdempotentRequest, Segment
 from segments.services import segment_create
 
@@ -85,3 +89,72 @@ def test_errors__service_finds_its_row_gone__404_not_500(
 
     # Then the integration hears 404 with the service's sentence
     assert "no longer exists" in assert_error(response, 404)
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put", "delete"])
+def test_errors__write_to_unknown_api_path__json_404_not_csrf_page(api_key, method):
+    # A client that enforces CSRF as a server does: no cookie, no token
+    client = client_for(api_key.key, enforce_csrf_checks=True)
+
+    response = getattr(client, method)("/api/v1/nope", {"x": 1})
+
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 404)
+
+
+def test_errors__csrf_refusal_under_api__json_403(rf):
+    response = csrf_failure(rf.post("/api/v1/anything"), reason="CSRF cookie not set.")
+    page = csrf_failure(rf.post("/admin/"), reason="CSRF cookie not set.")
+
+    assert response.status_code == 403
+    assert json.loads(response.content)["message"] == "Refused: CSRF cookie not set."
+    assert page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("key", ["", "k1"])
+def test_errors__method_not_allowed_with_idempotency_key__405_and_key_unused(api, key):
+    response = api.delete("/api/v1/segments", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert_error(response, 405)
+    assert not IdempotentRequest.objects.exists()
+
+
+DATABASE_DOWN = [
+    OperationalError("connection to server at 127.0.0.1 failed: Connection refused"),
+    InterfaceError("connection already closed"),
+]
+
+
+@pytest.mark.parametrize("error", DATABASE_DOWN, ids=type)
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_errors__database_unreachable__503_with_retry_after(
+    api_key, monkeypatch, error, idempotent
+):
+    def down(**kwargs):
+        raise error
+
+    monkeypatch.setattr("segments.api.views.segments.segment_create", down)
+    client = client_for(api_key.key, raise_request_exception=False)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "k1"} if idempotent else {}
+
+    response = client.post("/api/v1/segments", {"name": "VIP"}, **headers)
+
+    assert "Retry in" in assert_error(response, 503)
+    assert int(response["Retry-After"]) > 0
+    assert not IdempotentRequest.objects.exists()
+
+
+def test_errors__database_unreachable_before_the_view__503(api_key, monkeypatch):
+    # The transaction an Idempotency-Key opens is the first thing to need the database
+    def refuse(*args, **kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr("segments.api.base.transaction.atomic", refuse)
+    client = client_for(api_key.key, raise_request_exception=False)
+
+    response = client.post(
+        "/api/v1/segments", {"name": "VIP"}, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+
+    assert_error(response, 503)
+    assert response["Retry-After"]

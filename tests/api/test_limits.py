@@ -1,3 +1,10 @@
+import base64
+
+import pytest
+
+from segments.models import Customer
+from tests.factories import CustomerFactory
+
 from .conftest import assert_error
 
 
@@ -34,3 +41,42 @@ def test_throttle__counts_per_key__other_key_still_served(api, reader, settings)
 
     assert api.get("/api/v1/segments").status_code == 429
     assert reader.get("/api/v1/segments").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "limit", ["-1", "0", "null", "1001", "99999999999999999999", "1.5", "²"]
+)
+@pytest.mark.parametrize("listing", ["members", "history"])
+def test_pages__limit_out_of_range__400_naming_it(api, static_segment, listing, limit):
+    response = api.get(f"/api/v1/segments/{static_segment.pk}/{listing}?limit={limit}")
+
+    assert "1 to 1000" in assert_error(response, 400, field="limit")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        base64.b64encode(b"p=abc").decode(),  # well formed, but not an id
+        base64.b64encode(b"o=-5").decode(),
+    ],
+)
+def test_pages__cursor_not_made_by_the_api__400_naming_it(api, static_segment, cursor):
+    url = f"/api/v1/segments/{static_segment.pk}/members"
+
+    response = api.get(url, {"cursor": cursor})
+
+    assert_error(response, 400, field="cursor")
+
+
+def test_pages__limit_and_next_cursor__followed(api, static_segment):
+    CustomerFactory.create_batch(3)
+    ids = list(Customer.objects.values_list("external_id", flat=True))
+    url = f"/api/v1/segments/{static_segment.pk}/members"
+    api.post(f"/api/v1/segments/{static_segment.pk}/add_customers", {"ids": ids})
+
+    first = api.get(url, {"limit": "2"}).json()
+    second = api.get(first["next"]).json()
+
+    assert len(first["results"]) == 2
+    assert len(second["results"]) == 1

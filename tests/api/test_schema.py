@@ -1,5 +1,6 @@
 import re
 
+import pytest
 import yaml
 from django.core.management import call_command
 from openapi_spec_validator import validate
@@ -50,3 +51,28 @@ def test_docs__page_and_its_script__served_locally(db, settings):
     asset = client.get(script.group(1))
     assert asset.status_code == 200
     assert b"SwaggerUI" in b"".join(asset.streaming_content)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/customers/{customer_id}",
+        "/api/v1/campaigns/{campaign_id}/users/{user_id}",
+    ],
+)
+def test_schema__deletes_that_answer_a_body__declare_200_not_204(db, path):
+    responses = schema(APIClient())["paths"][path]["delete"]["responses"]
+
+    assert "200" in responses
+    assert "204" not in responses
+
+
+def test_schema__idempotency_key_and_limit__declare_their_bounds(db):
+    spec = schema(APIClient())
+    members = spec["paths"]["/api/v1/segments/{segment_id}/members"]["get"]
+    add = spec["paths"]["/api/v1/segments/{segment_id}/add_customers"]["post"]
+
+    key = next(p for p in add["parameters"] if p["name"] == "Idempotency-Key")
+    limit = next(p for p in members["parameters"] if p["name"] == "limit")
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 255)
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 1000)

@@ -8,7 +8,13 @@ from segments.models import ApiKey
 from segments.services import customer_upsert, event_record
 
 from ..base import ApiView, actor, customer_or_404, valid
-from ..serializers import AliasedSerializer, CustomerInput, CustomerOutput, IdField
+from ..serializers import (
+    AliasedSerializer,
+    CustomerInput,
+    CustomerOutput,
+    IdField,
+    JsonObjectField,
+)
 
 INGEST = {"POST": ApiKey.Scope.INGEST}
 
@@ -39,7 +45,7 @@ class EventsApi(ApiView):
 
         user_id = IdField(help_text="The customer's id (or `id`).")
         name = serializers.CharField(max_length=200, help_text="Or `event`.")
-        properties = serializers.DictField(required=False)
+        properties = JsonObjectField(required=False)
         timestamp = serializers.DateTimeField(
             required=False, help_text="When it happened (ISO 8601); default now."
         )

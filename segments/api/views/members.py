@@ -31,7 +31,7 @@ from ..base import (
     valid,
     valid_query,
 )
-from ..serializers import IdField, IdsInput, IdTypeQuery
+from ..serializers import IdField, IdsInput, IdTypeQuery, JsonObjectField
 
 
 def _customers(request):
@@ -69,16 +69,15 @@ class SegmentAddCustomersApi(ApiView):
             **context,
         )
         blocked = {customer.pk for customer in result.blocked}
-        return Response(
-            {
-                "added": len(result.added),
-                "already_members": len(result.already_members),
-                "unknown_ids": lookup.unknown,
-                "blocked_ids": [
-                    given for given, c in lookup.found.items() if c.pk in blocked
-                ],
-            }
-        )
+        answer = {
+            "added": len(result.added),
+            "already_members": len(result.already_members),
+            "unknown_ids": lookup.unknown,
+            "blocked_ids": [
+                given for given, c in lookup.found.items() if c.pk in blocked
+            ],
+        }
+        return Response(self.OutputSerializer(answer).data)
 
 
 class SegmentRemoveCustomersApi(ApiView):
@@ -104,13 +103,12 @@ class SegmentRemoveCustomersApi(ApiView):
             actor=actor(request),
             **context,
         )
-        return Response(
-            {
-                "removed": len(result.removed),
-                "not_members": len(result.not_members),
-                "unknown_ids": lookup.unknown,
-            }
-        )
+        answer = {
+            "removed": len(result.removed),
+            "not_members": len(result.not_members),
+            "unknown_ids": lookup.unknown,
+        }
+        return Response(self.OutputSerializer(answer).data)
 
 
 class SegmentStatusApi(ApiView):
@@ -118,7 +116,7 @@ class SegmentStatusApi(ApiView):
         user = IdField(help_text="The customer's id or email.")
         segment_id = serializers.IntegerField()
         user_status = serializers.ChoiceField(choices=["add", "block", "reset"])
-        metadata = serializers.DictField(required=False)
+        metadata = JsonObjectField(required=False)
         reference_id = serializers.CharField(
             required=False, allow_blank=True, max_length=255
         )
@@ -165,17 +163,16 @@ class SegmentStatusApi(ApiView):
             occurred_at=datetime.fromtimestamp(timestamp, UTC) if timestamp else None,
             **data,
         )
-        return Response(
-            {
-                "segment_id": segment.pk,
-                "user_id": customer.external_id,
-                "user_status": data["user_status"],
-                "member": state.is_member,
-                "override": state.override,
-                "changed": state.changed,
-                "stale": state.stale,
-            }
-        )
+        answer = {
+            "segment_id": segment.pk,
+            "user_id": customer.external_id,
+            "user_status": data["user_status"],
+            "member": state.is_member,
+            "override": state.override,
+            "changed": state.changed,
+            "stale": state.stale,
+        }
+        return Response(self.OutputSerializer(answer).data)
 
 
 class MemberOutput(serializers.Serializer):

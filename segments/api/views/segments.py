@@ -48,10 +48,15 @@ class SegmentDetailOutput(SegmentOutput):
         return rule_to_dict(spec) if spec else None
 
 
-def segment_answer(segment: Segment, code=status.HTTP_200_OK, **extra) -> Response:
-    """The segment as read back, with its member count."""
+def segment_answer(
+    segment: Segment, code=status.HTTP_200_OK, output=SegmentDetailOutput, **extra
+) -> Response:
+    """The segment as read back, with its member count and any `extra` attributes
+    the `output` serializer shows."""
     segment = segment_list().get(pk=segment.pk)
-    return Response({**SegmentDetailOutput(segment).data, **extra}, status=code)
+    for name, value in extra.items():
+        setattr(segment, name, value)
+    return Response(output(segment).data, status=code)
 
 
 class SegmentsApi(ApiView):
@@ -98,8 +103,12 @@ class SegmentsApi(ApiView):
             segment = segment_create(actor=actor(request), **data)
             return segment_answer(segment, status.HTTP_201_CREATED)
         result = segment_create_with_customers(actor=actor(request), **data)
-        people = CustomerRefOutput(result.customers, many=True).data
-        return segment_answer(result.segment, status.HTTP_201_CREATED, customers=people)
+        return segment_answer(
+            result.segment,
+            status.HTTP_201_CREATED,
+            self.CreateOutputSerializer,
+            customers=result.customers,
+        )
 
 
 class SegmentDetailApi(ApiView):
@@ -198,11 +207,4 @@ class SegmentPreviewApi(ApiView):
             segment=segment,
             sample_size=data["sample_size"],
         )
-        answer = {
-            "count": preview.count,
-            "sample": CustomerRefOutput(preview.sample, many=True).data,
-            "conditions": [
-                {"label": c.label, "count": c.count} for c in preview.conditions
-            ],
-        }
-        return Response(answer)
+        return Response(self.OutputSerializer(preview).data)
