@@ -20,6 +20,7 @@ from segments.services import Actor, segment_create, segment_delete, segment_upd
 from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
+from .imports import SegmentImportMixin
 
 FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
 UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
@@ -87,7 +88,7 @@ def computation_html(segment: Segment) -> str:
 
 
 @admin.register(Segment)
-class SegmentAdmin(ServiceAdmin):
+class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     form = SegmentForm
     list_display = (
         "name",

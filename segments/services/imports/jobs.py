@@ -2,6 +2,7 @@
 run in the background, cancelled on request."""
 
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import IO
 
@@ -64,7 +65,9 @@ def import_job_create(
         dry_run=dry_run,
         **_actor_fields(actor),
     )
-    job.file.save(filename, File(file, name=filename), save=False)
+    # Stored under a name of our own: the marketer's may be long or odd.
+    stored = f"{segment.pk}-{uuid.uuid4().hex}.{table.format}"
+    job.file.save(stored, File(file, name=stored), save=False)
     job.save()
     if queue:
         _queue(job)
@@ -141,7 +144,7 @@ def _run(job: ImportJob) -> None:
         for _ in _stage(job, table, columns, raw):
             if _cancelled(job):
                 return
-    staging_index()
+    staging_index(by_line=job.create_missing)
     _apply(job)
 
 
@@ -203,9 +206,13 @@ def _apply(job: ImportJob) -> None:
             job.created = apply.customers_create_or_update(job=job, ctx=ctx)
         counts = apply.rows_count()
         planned = counts[apply.TO_ADD]
-        added = 0 if job.dry_run else apply.members_insert(segment=job.segment, ctx=ctx)
+        added = 0 if job.dry_run else _members_insert(job, ctx)
         apply.issues_insert(job=job)
         _finish(job, counts, planned, added)
+
+
+def _members_insert(job: ImportJob, ctx: ChangeContext) -> int:
+    return apply.members_insert(segment=job.segment, id_type=job.id_type, ctx=ctx)
 
 
 def _finish(job: ImportJob, counts, planned: int, added: int) -> None:
