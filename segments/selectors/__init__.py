@@ -18,6 +18,12 @@ from .dashboard import (
     recent_activity,
     segments_growing,
 )
+from .explain import (
+    ExplainedNode,
+    Explanation,
+    explanation_rows,
+    membership_explain,
+)
 from .overview import segments_with_figures
 from .rules import (
     ConditionCount,
@@ -49,6 +55,8 @@ __all__ = [
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
+    "ExplainedNode",
+    "Explanation",
     "Growth",
     "IdType",
     "MemberStatus",
@@ -62,7 +70,9 @@ __all__ = [
     "customer_segments",
     "customers_by_ids",
     "dashboard_counts",
+    "explanation_rows",
     "group_label",
+    "membership_explain",
     "recent_activity",
     "rule_catalog",
     "rule_sources",
