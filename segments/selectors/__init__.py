@@ -24,6 +24,12 @@ from .explain import (
     explanation_rows,
     membership_explain,
 )
+from .exports import (
+    EXPORT_COLUMNS,
+    import_issue_rows,
+    neutralize,
+    segment_export_rows,
+)
 from .overview import segments_with_figures
 from .rules import (
     ConditionCount,
@@ -51,6 +57,7 @@ from .stats import (
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "EXPORT_COLUMNS",
     "STATS_DAYS",
     "ConditionCount",
     "CustomerLookup",
@@ -72,10 +79,13 @@ __all__ = [
     "dashboard_counts",
     "explanation_rows",
     "group_label",
+    "import_issue_rows",
     "membership_explain",
+    "neutralize",
     "recent_activity",
     "rule_catalog",
     "rule_sources",
+    "segment_export_rows",
     "segment_history",
     "segment_list",
     "segment_member",

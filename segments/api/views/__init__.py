@@ -1,4 +1,11 @@
 from .customers import CustomersApi, EventsApi
+from .imports import (
+    ImportCancelApi,
+    ImportDetailApi,
+    ImportIssuesApi,
+    SegmentExportApi,
+    SegmentImportsApi,
+)
 from .members import (
     SegmentAddCustomersApi,
     SegmentHistoryApi,
@@ -13,9 +20,14 @@ from .segments import SegmentDetailApi, SegmentPreviewApi, SegmentsApi
 __all__ = [
     "CustomersApi",
     "EventsApi",
+    "ImportCancelApi",
+    "ImportDetailApi",
+    "ImportIssuesApi",
     "SegmentAddCustomersApi",
     "SegmentDetailApi",
+    "SegmentExportApi",
     "SegmentHistoryApi",
+    "SegmentImportsApi",
     "SegmentMemberDetailApi",
     "SegmentMembersApi",
     "SegmentPreviewApi",
