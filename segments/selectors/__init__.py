@@ -1,6 +1,8 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
-from .catalog import rule_catalog
+from .catalog import (
+    rule_catalog,
+)
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -24,13 +26,21 @@ from .events import (
     event_segment_candidates,
     events_recent,
 )
+from .explain import (
+    ExplainedNode,
+    Explanation,
+    explanation_rows,
+    membership_explain,
+)
 from .exports import (
     EXPORT_COLUMNS,
     import_issue_rows,
     neutralize,
     segment_export_rows,
 )
-from .overview import segments_with_figures
+from .overview import (
+    segments_with_figures,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -63,6 +73,8 @@ __all__ = [
     "CustomerLookup",
     "DayStats",
     "EventNameCounts",
+    "ExplainedNode",
+    "Explanation",
     "Growth",
     "IdType",
     "MemberStatus",
@@ -79,8 +91,10 @@ __all__ = [
     "event_name_counts",
     "event_segment_candidates",
     "events_recent",
+    "explanation_rows",
     "group_label",
     "import_issue_rows",
+    "membership_explain",
     "neutralize",
     "recent_activity",
     "rule_catalog",
