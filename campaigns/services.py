@@ -15,6 +15,7 @@ from django.utils import timezone
 from segments.models import Customer, Membership, Segment
 from segments.services import Actor
 from segments.services.bulk import insert_from_select
+from segments.services.rows import customer_lock, model_update, row_lock, row_write
 from segments.services.unset import UNSET
 
 from .models import Campaign, Enrollment
@@ -64,12 +65,13 @@ def campaign_update(
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise ValidationError({sorted(unknown)[0]: "Unknown field."})
+    campaign = row_lock(campaign)
     was_live = campaign.is_live()
     old_ids = set(campaign.segments.values_list("pk", flat=True))
-    for name, value in changes.items():
-        setattr(campaign, name, value.strip() if isinstance(value, str) else value)
+    data = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    changed = model_update(instance=campaign, fields=UPDATABLE_FIELDS, data=data)
     campaign.full_clean()
-    campaign.save()
+    row_write(campaign, changed)
     if segments is not UNSET:
         segments = list(segments)
         campaign.segments.set(segments)
@@ -82,7 +84,7 @@ def campaign_update(
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign, actor: Actor) -> None:
     """Delete a campaign with its enrollments; its audience segments stay."""
-    campaign.delete()
+    row_lock(campaign).delete()
 
 
 @transaction.atomic
@@ -160,4 +162,5 @@ def _enroll(campaign: Campaign, segment: Segment, memberships) -> None:
 
 
 def _lock_customer(customer: Customer) -> None:
-    list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk"))
+    """Erasure locks the customer too: it waits for us, or has won and we refuse."""
+    customer_lock(customer)

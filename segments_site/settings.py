@@ -45,7 +45,7 @@ _PROXY_SSL_HEADER = env.list("DJANGO_SECURE_PROXY_SSL_HEADER", default=[])
 SECURE_PROXY_SSL_HEADER = tuple(_PROXY_SSL_HEADER) if _PROXY_SSL_HEADER else None
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "segments.apps.SegmentsAdminConfig",  # django.contrib.admin, our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django.contrib.humanize",
     "import_export",
     "segments",
     "campaigns",
@@ -123,6 +124,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Uploaded import files wait here for their job (share it with Celery workers).
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -136,6 +139,8 @@ API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 # Django refuses to read larger bodies (the idempotency hash reads the body).
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
+# Member imports (docs/imports.md): larger files are refused before they are parsed.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "segments.api.schema.ApiSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["segments.api.auth.ApiKeyAuthentication"],
@@ -191,6 +196,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.tasks.refresh_segments",
         "schedule": env.int("SEGMENTS_REFRESH_SECONDS", default=900),
     },
+    # Event-triggered segments with exit_after_days: members past it leave.
+    "expire-segment-members": {
+        "task": "segments.tasks.expire_segment_members",
+        "schedule": env.int("SEGMENTS_EXPIRY_SECONDS", default=3600),
+    },
 }
 
 # The rule engine's limits, and how long a computation may run before it is
@@ -208,3 +218,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Events coming in (docs/events.md): what one event and one batch may carry.
+EVENTS_BATCH_MAX = env.int("EVENTS_BATCH_MAX", default=1000)
+EVENT_PROPERTIES_MAX_DEPTH = env.int("EVENT_PROPERTIES_MAX_DEPTH", default=10)
+EVENT_PROPERTIES_MAX_BYTES = env.int("EVENT_PROPERTIES_MAX_BYTES", default=32_768)
+# Clocks drift; an event stamped further ahead than this is refused.
+EVENT_MAX_FUTURE_SECONDS = env.int("EVENT_MAX_FUTURE_SECONDS", default=300)

@@ -8,13 +8,19 @@ from .api_keys import (
     api_key_create,
     api_key_revoke,
 )
-from .customers import CustomerUpsertResult, customer_erase, customer_upsert
-from .events import EventRecordResult, event_record
-from .memberships import (
-    MembersAddResult,
+from .customers import CustomerUpsertResult, customer_upsert
+from .erasure import customer_erase
+from .events import (
+    EventIngested,
+    EventRecordResult,
+    EventsIngestResult,
+    event_ingest,
+    event_record,
+    events_ingest,
+)
+from .memberships import MembersAddResult, MembersRemoveResult, segment_members_add
+from .overrides import (
     MembershipState,
-    MembersRemoveResult,
-    segment_members_add,
     segment_members_remove,
     segment_override_set,
     segment_test_user_add,
@@ -32,7 +38,9 @@ __all__ = [
     "Actor",
     "ApiKeyCreated",
     "CustomerUpsertResult",
+    "EventIngested",
     "EventRecordResult",
+    "EventsIngestResult",
     "MembersAddResult",
     "MembersRemoveResult",
     "MembershipState",
@@ -42,7 +50,9 @@ __all__ = [
     "api_key_revoke",
     "customer_erase",
     "customer_upsert",
+    "event_ingest",
     "event_record",
+    "events_ingest",
     "segment_create",
     "segment_create_with_customers",
     "segment_delete",

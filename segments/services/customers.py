@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from segments.selectors import CUSTOMER_FIELDS
 
 from .actors import Actor
 from .compute import customer_segments_refresh
+from .rows import model_update, row_write
 from .unset import UNSET
 
 
@@ -17,6 +19,14 @@ from .unset import UNSET
 class CustomerUpsertResult:
     customer: Customer
     created: bool
+
+
+MAX_ID_LENGTH: int = Customer._meta.get_field("external_id").max_length or 255
+PROFILE_FIELDS = ("email", "phone", "first_name", "last_name")
+WRITABLE_FIELDS = (*PROFILE_FIELDS, "attributes", "created_at", "last_seen_at")
+# "/" would make the id unreachable in a URL path (/customers/{id}); control
+# characters (NUL above all) cannot be stored or typed.
+_UNUSABLE_CHARACTERS = re.compile(r"[/\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @transaction.atomic
@@ -35,33 +45,65 @@ def customer_upsert(
     """Create or update the customer with this external id.
 
     Fields left out keep their value; attributes merge into the stored ones and a
-    null value removes that key.
+    null value removes that key. Concurrent first upserts of one id all succeed: one
+    creates the customer, the others update it.
     """
-    external_id = (external_id or "").strip()
-    if not external_id:
-        raise ValidationError({"external_id": "An id is required."})
+    external_id = customer_external_id_clean(external_id)
     if attributes is not None and not isinstance(attributes, dict):
         raise ValidationError({"attributes": "Expected an object of name: value."})
-
-    customer, created = _locked_get_or_new(external_id)
+    customer, created = _locked_get_or_create(external_id)
     before = _watchable(customer)
-    profile = {
-        "email": email,
-        "phone": phone,
-        "first_name": first_name,
-        "last_name": last_name,
+    data: dict[str, Any] = {
+        name: (value or "").strip()
+        for name, value in zip(
+            PROFILE_FIELDS, (email, phone, first_name, last_name), strict=True
+        )
+        if value is not UNSET
     }
-    for name, value in profile.items():
-        if value is not UNSET:
-            setattr(customer, name, (value or "").strip())
-    customer.email = customer.email.lower()
+    if "email" in data:
+        data["email"] = data["email"].lower()
     if attributes:
-        customer.attributes = _merge_attributes(customer.attributes, attributes)
+        data["attributes"] = _merge_attributes(customer.attributes, attributes)
     if created and created_at:
-        customer.created_at = created_at
+        data["created_at"] = created_at
     if seen_at and (customer.last_seen_at is None or seen_at > customer.last_seen_at):
-        customer.last_seen_at = seen_at
+        data["last_seen_at"] = seen_at
+    changed = model_update(instance=customer, fields=WRITABLE_FIELDS, data=data)
+    _validate(customer)
+    _write(customer, changed)
+    after = _watchable(customer)
+    watched = {
+        name
+        for name in before.keys() | after.keys()
+        if before.get(name) != after.get(name)
+    }
+    if created or watched:
+        customer_segments_refresh(
+            customer=customer, fields=None if created else watched
+        )
+    return CustomerUpsertResult(customer=customer, created=created)
 
+
+def customer_external_id_clean(external_id: Any) -> str:
+    """The id stripped, or a ValidationError saying what is wrong with it."""
+    external_id = (external_id if isinstance(external_id, str) else "").strip()
+    if not external_id:
+        raise ValidationError({"external_id": "An id is required."})
+    if len(external_id) > MAX_ID_LENGTH:
+        raise ValidationError(
+            {"external_id": f"An id has at most {MAX_ID_LENGTH} characters."}
+        )
+    if _UNUSABLE_CHARACTERS.search(external_id):
+        raise ValidationError(
+            {
+                "external_id": 'An id cannot contain "/" or control characters '
+                "(such as NUL or a line break): it is used in URLs."
+            }
+        )
+    return external_id
+
+
+def _validate(customer: Customer) -> None:
     if (
         customer.email
         and Customer.objects.filter(email=customer.email)
@@ -71,25 +113,17 @@ def customer_upsert(
         raise ValidationError({"email": "Another customer already has this email."})
     # The email check above says the constraint's rule against the field.
     customer.full_clean(validate_constraints=False)
+
+
+def _write(customer: Customer, changed: list[str]) -> None:
     try:
         with transaction.atomic():
-            customer.save()
+            row_write(customer, changed)
     except IntegrityError as exc:
-        # Lost a race with another writer using the same id or email.
+        # Lost a race with another customer taking the same email.
         raise ValidationError(
-            "Another request changed this customer at the same time; retry."
+            {"email": "Another customer already has this email."}
         ) from exc
-    after = _watchable(customer)
-    changed = {
-        name
-        for name in before.keys() | after.keys()
-        if before.get(name) != after.get(name)
-    }
-    if created or changed:
-        customer_segments_refresh(
-            customer=customer, fields=None if created else changed
-        )
-    return CustomerUpsertResult(customer=customer, created=created)
 
 
 def _watchable(customer: Customer) -> dict[str, Any]:
@@ -100,13 +134,25 @@ def _watchable(customer: Customer) -> dict[str, Any]:
     return values
 
 
-def _locked_get_or_new(external_id: str) -> tuple[Customer, bool]:
-    customer = (
-        Customer.objects.select_for_update().filter(external_id=external_id).first()
-    )
+def _locked_get_or_create(external_id: str) -> tuple[Customer, bool]:
+    """The customer with this id, locked; created (bare, filled in by the caller)
+    when there is none. A concurrent creator of the same id makes our INSERT wait
+    for it and fail: we then take and lock the row it made."""
+    customer = _locked(external_id)
     if customer:
         return customer, False
-    return Customer(external_id=external_id), True
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(external_id=external_id), True
+    except IntegrityError:
+        customer = _locked(external_id)
+        if customer is None:
+            raise
+        return customer, False
+
+
+def _locked(external_id: str) -> Customer | None:
+    return Customer.objects.select_for_update().filter(external_id=external_id).first()
 
 
 def _merge_attributes(
@@ -123,11 +169,3 @@ def _merge_attributes(
         else:
             merged[key] = value
     return merged
-
-
-@transaction.atomic
-def customer_erase(*, customer: Customer, actor: Actor) -> dict[str, int]:
-    """Delete the customer and everything about them: events, memberships, their
-    history and enrollments. Returns the number of rows removed per model."""
-    _, per_model = Customer.objects.filter(pk=customer.pk).delete()
-    return {label.split(".")[-1]: count for label, count in per_model.items()}

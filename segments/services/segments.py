@@ -12,9 +12,16 @@ from .actors import Actor
 from .compute import segment_compute_request
 from .customers import customer_upsert
 from .memberships import segment_members_add
+from .rows import model_update, row_lock, row_write
 from .unset import UNSET
 
-UPDATABLE_FIELDS = ("name", "description", "trigger_event", "archived")
+UPDATABLE_FIELDS = (
+    "name",
+    "description",
+    "trigger_event",
+    "archived",
+    "exit_after_days",
+)
 
 
 @transaction.atomic
@@ -26,12 +33,14 @@ def segment_create(
     description: str = "",
     trigger_event: str = "",
     rules: dict[str, Any] | None = None,
+    exit_after_days: int | None = None,
 ) -> Segment:
     segment = Segment(
         name=(name or "").strip(),
         type=type,
         description=description or "",
         trigger_event=(trigger_event or "").strip(),
+        exit_after_days=exit_after_days,
         created_by=actor.user,
     )
     spec = _validate(segment, rules)
@@ -81,25 +90,26 @@ def segment_update(
     *, segment: Segment, actor: Actor, rules: Any = UNSET, **changes: Any
 ) -> Segment:
     """Change a segment's fields and, when `rules` is given, replace its condition
-    tree (None removes it). A segment's type is fixed once it exists. Only the
-    fields changed are written: a worker may be updating the computation state."""
+    tree (None removes it). A segment's type is fixed once it exists. The segment is
+    read anew and locked, and only the fields changed are written (a worker may be
+    updating the computation state); a segment deleted meanwhile is refused."""
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         field = sorted(unknown)[0]
         message = "A segment's type cannot change; create a new segment instead."
         raise ValidationError({field: message if field == "type" else "Unknown field."})
+    segment = row_lock(segment)
     was_archived = segment.archived
-    for name, value in changes.items():
-        setattr(segment, name, value.strip() if isinstance(value, str) else value)
-    restored = was_archived and not segment.archived
+    data = {k: v.strip() if isinstance(v, str) else v for k, v in changes.items()}
+    changed = model_update(instance=segment, fields=UPDATABLE_FIELDS, data=data)
     if rules is UNSET:
         _raise_if(_field_errors(segment))
-        segment.save(update_fields=[*changes, "updated_at"])
-        if restored:
+        row_write(segment, changed)
+        if was_archived and not segment.archived:
             segment_compute_request(segment=segment)
         return segment
     spec = _validate(segment, rules)
-    segment.save(update_fields=[*changes, "updated_at"])
+    row_write(segment, changed)
     segment.rules.all().delete()
     if spec:
         _save_rules(segment, spec)
@@ -110,6 +120,7 @@ def segment_update(
 def segment_delete(*, segment: Segment, actor: Actor) -> None:
     """Delete a segment with its members and history. A campaign's audience segment
     cannot go: the campaign would lose its audience silently."""
+    segment = row_lock(segment)
     campaigns = list(segment.campaigns.order_by("name").values_list("name", flat=True))
     if campaigns:
         names = ", ".join(f'"{name}"' for name in campaigns)
@@ -154,6 +165,10 @@ def _field_errors(segment: Segment) -> dict[str, list[str]]:
     elif segment.trigger_event and not is_event:
         errors["trigger_event"] = [
             "Only event-triggered segments have a trigger event."
+        ]
+    if segment.exit_after_days is not None and not is_event:
+        errors["exit_after_days"] = [
+            "Only event-triggered segments let members leave after some days."
         ]
     return errors
 

@@ -1,4 +1,13 @@
-from .customers import CustomersApi, EventsApi
+from .backfill import SegmentBackfillApi
+from .customers import CustomersApi
+from .events import EventsApi, EventsBatchApi
+from .imports import (
+    ImportCancelApi,
+    ImportDetailApi,
+    ImportIssuesApi,
+    SegmentExportApi,
+    SegmentImportsApi,
+)
 from .members import (
     SegmentAddCustomersApi,
     SegmentHistoryApi,
@@ -8,14 +17,23 @@ from .members import (
     SegmentStatsApi,
     SegmentStatusApi,
 )
+from .messages import MessagesApi
 from .segments import SegmentDetailApi, SegmentPreviewApi, SegmentsApi
 
 __all__ = [
     "CustomersApi",
     "EventsApi",
+    "EventsBatchApi",
+    "ImportCancelApi",
+    "ImportDetailApi",
+    "ImportIssuesApi",
+    "MessagesApi",
     "SegmentAddCustomersApi",
+    "SegmentBackfillApi",
     "SegmentDetailApi",
+    "SegmentExportApi",
     "SegmentHistoryApi",
+    "SegmentImportsApi",
     "SegmentMemberDetailApi",
     "SegmentMembersApi",
     "SegmentPreviewApi",

@@ -218,9 +218,10 @@ def test_override_add__blocked__replaces_block_and_enters(
     ]
 
 
-def test_override_reset__blocked__unblocked_but_not_member(
-    rule_segment, actor, customer
+def test_override_reset__blocked_not_matching__unblocked_but_not_member(
+    rule_segment, actor
 ):
+    customer = CustomerFactory(attributes={"channel": "Email"})
     segment_override_set(
         segment=rule_segment, customer=customer, user_status="block", actor=actor
     )
@@ -233,6 +234,52 @@ def test_override_reset__blocked__unblocked_but_not_member(
     assert state.override == Override.NONE
     assert not Membership.objects.exists()
     assert history(rule_segment)[-1] == ("override_reset", False, False)
+
+
+def test_override_reset__blocked_matching_rules__rules_let_them_in_at_once(
+    rule_segment, actor, customer
+):
+    # Given a blocked customer whom the rules match
+    segment_override_set(
+        segment=rule_segment, customer=customer, user_status="block", actor=actor
+    )
+
+    # When the block is reset
+    state = segment_override_set(
+        segment=rule_segment, customer=customer, user_status="reset", actor=actor
+    )
+
+    # Then the rules decide in the same transaction: they are a member again
+    assert state.changed and state.is_member
+    assert state.override == Override.NONE
+    assert Membership.objects.get().source == Membership.Source.RULE
+    assert history(rule_segment)[-2:] == [
+        ("override_reset", False, False),
+        ("entered", False, True),
+    ]
+
+
+def test_override_reset__added_not_matching__rules_take_them_out_at_once(
+    rule_segment, actor
+):
+    # Given a customer the rules do not match, pinned with an add override
+    customer = CustomerFactory(attributes={"channel": "Email"})
+    segment_override_set(
+        segment=rule_segment, customer=customer, user_status="add", actor=actor
+    )
+
+    # When the override is reset
+    state = segment_override_set(
+        segment=rule_segment, customer=customer, user_status="reset", actor=actor
+    )
+
+    # Then they leave, and history says why in order
+    assert state.changed and not state.is_member
+    assert not Membership.objects.exists()
+    assert history(rule_segment)[-2:] == [
+        ("override_reset", True, True),
+        ("left", True, False),
+    ]
 
 
 def test_override_reset__added__stays_member_without_override(
@@ -292,9 +339,8 @@ def test_override_set__occurred_at_given__history_keeps_callers_time(
     assert change.recorded_at > when
 
 
-def test_test_user_add__then_remove__flagged_member_then_gone(
-    rule_segment, actor, customer
-):
+def test_test_user_add__then_remove__flagged_member_then_gone(rule_segment, actor):
+    customer = CustomerFactory(attributes={"channel": "Email"})
     state = segment_test_user_add(segment=rule_segment, customer=customer, actor=actor)
 
     assert state.is_member
@@ -313,6 +359,44 @@ def test_test_user_add__then_remove__flagged_member_then_gone(
     assert state.changed and not state.is_member
     assert not Membership.objects.exists()
     assert history(rule_segment) == [("entered", False, True), ("left", True, False)]
+
+
+def test_test_user_remove__rules_match_them__member_by_the_rules_at_once(
+    rule_segment, actor, customer
+):
+    segment_test_user_add(segment=rule_segment, customer=customer, actor=actor)
+
+    state = segment_test_user_remove(
+        segment=rule_segment, customer=customer, actor=actor
+    )
+
+    assert state.is_member
+    membership = Membership.objects.get()
+    assert (membership.is_test, membership.source) == (False, "rule")
+    assert history(rule_segment)[-2:] == [
+        ("left", True, False),
+        ("entered", False, True),
+    ]
+
+
+def test_members_remove__rule_segment_pinned_matching__rules_take_them_back(
+    rule_segment, actor, customer
+):
+    # Given a customer the rules match, pinned by a plain add
+    segment_override_set(
+        segment=rule_segment, customer=customer, user_status="add", actor=actor
+    )
+
+    # When they are removed
+    segment_members_remove(segment=rule_segment, customers=[customer], actor=actor)
+
+    # Then the pin is gone and the rules keep them in, in the same transaction
+    membership = Membership.objects.get()
+    assert (membership.override, membership.source) == ("none", "rule")
+    assert history(rule_segment)[-2:] == [
+        ("left", True, False),
+        ("entered", False, True),
+    ]
 
 
 def test_test_user_remove__real_member__left_alone(static_segment, actor, customer):
@@ -397,8 +481,8 @@ def test_override_set__older_than_last_change__recorded_ignored_state_kept(
 def test_override_set__older_without_membership_row__recorded_ignored(
     rule_segment, actor
 ):
-    # Given a block then a reset: no membership row remains
-    customer = CustomerFactory()
+    # Given a block then a reset of a customer the rules do not match: no row remains
+    customer = CustomerFactory(attributes={"channel": "Email"})
     for status, hour in (("block", 10), ("reset", 12)):
         override_at(rule_segment, customer, status, actor, at(hour))
 
