@@ -4,6 +4,7 @@ from celery import shared_task
 
 from segments.services.compute import segment_compute_run, segments_refresh_due
 from segments.services.event_segments import segments_members_expire
+from segments.services.imports import import_job_run
 
 
 @shared_task
@@ -14,6 +15,11 @@ def recompute_segment(segment_id: int) -> None:
 @shared_task
 def refresh_segments() -> None:
     segments_refresh_due()
+
+
+@shared_task
+def run_import(job_id: int) -> None:
+    import_job_run(job_id=job_id)
 
 
 @shared_task

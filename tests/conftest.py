@@ -46,6 +46,13 @@ def rule_segment(actor):
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    # Uploaded import files are stored: keep them out of the work tree.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The default hasher is slow on purpose; tests only need it to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,20 +1,29 @@
 import json
+from functools import partial
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
-from segments.models import Condition, Membership, Segment
+from segments.models import Condition, Segment
 from segments.rules import RuleSpec, rule_to_dict
-from segments.selectors import condition_label, segment_preview, segment_rule_spec
+from segments.selectors import (
+    condition_label,
+    rule_catalog,
+    segment_preview,
+    segment_rule_spec,
+    segments_with_figures,
+)
 from segments.services import Actor, segment_create, segment_delete, segment_update
 from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
+from .imports import SegmentImportMixin
+from .segment_page import segment_page_context, test_user_add_view
+from .why import why_view
 
 FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
 UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
@@ -82,21 +91,52 @@ def computation_html(segment: Segment) -> str:
 
 
 @admin.register(Segment)
-class SegmentAdmin(ServiceAdmin):
+class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     form = SegmentForm
-    list_display = ("name", "type", "members", "computation", "archived", "updated_at")
-    list_filter = ("type", "archived", "compute_state")
-    search_fields = ("name",)
+    list_display = (
+        "name",
+        "type",
+        "members",
+        "new_this_week",
+        "new_this_month",
+        "campaigns_using",
+        "computation",
+        "archived",
+    )
+    list_filter = ("type", "archived", "compute_state", "campaigns")
+    search_fields = ("name", "description")
+    search_help_text = "A segment's name or description."
     list_select_related = ("created_by",)
     actions = ["recompute"]
     change_form_template = "admin/segments/segment/change_form.html"
 
     def get_urls(self):
-        preview = self.admin_site.admin_view(self.preview_view)
+        wrap = self.admin_site.admin_view
         return [
-            path("preview/", preview, name="segments_segment_preview"),
+            path("preview/", wrap(self.preview_view), name="segments_segment_preview"),
+            path(
+                "<int:segment_id>/test-user/",
+                wrap(self.test_user_view),
+                name="segments_segment_test_user",
+            ),
+            path(
+                "<int:segment_id>/why/<int:customer_id>/",
+                wrap(partial(why_view, self.admin_site)),
+                name="segments_segment_why",
+            ),
             *super().get_urls(),
         ]
+
+    def test_user_view(self, request, segment_id):
+        if not request.user.has_perm("segments.add_membership"):
+            raise PermissionDenied
+        return test_user_add_view(request, segment_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        segment = self.get_object(request, object_id)
+        if segment is not None:
+            extra_context = {**segment_page_context(segment), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def preview_view(self, request):
         """The count, a sample and per-condition counts for the rules being edited."""
@@ -135,6 +175,14 @@ class SegmentAdmin(ServiceAdmin):
             }
         )
 
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        context["rule_catalog"] = rule_catalog(exclude_segment=obj)
+        # Through the reverse relation: segments does not import campaigns.
+        context["live_campaigns"] = list(obj.campaigns.live()) if obj else []
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     @admin.action(description="Recompute the members of the selected rule segments")
     def recompute(self, request, queryset):
         segments = list(queryset.filter(type=Segment.Type.RULE, archived=False))
@@ -151,16 +199,7 @@ class SegmentAdmin(ServiceAdmin):
         return computation_html(obj)
 
     def get_queryset(self, request):
-        members = Count(
-            "memberships", filter=~Q(memberships__override=Membership.Override.BLOCK)
-        )
-        # Meta.ordering does not apply to an aggregating query: ask for it again.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(member_count=members)
-            .order_by("name")
-        )
+        return segments_with_figures(super().get_queryset(request))
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -176,6 +215,26 @@ class SegmentAdmin(ServiceAdmin):
         url = reverse("admin:segments_membership_changelist")
         return format_html(
             '<a href="{}?segment__id__exact={}">{}</a>', url, obj.pk, obj.member_count
+        )
+
+    @admin.display(description="new this week", ordering="new_week")
+    def new_this_week(self, obj):
+        return obj.new_week
+
+    @admin.display(description="new this month", ordering="new_month")
+    def new_this_month(self, obj):
+        return obj.new_month
+
+    @admin.display(description="campaigns", ordering="campaign_count")
+    def campaigns_using(self, obj):
+        if not obj.campaign_count:
+            return 0
+        url = reverse("admin:campaigns_campaign_changelist")
+        return format_html(
+            '<a href="{}?segments__id__exact={}">{}</a>',
+            url,
+            obj.pk,
+            obj.campaign_count,
         )
 
     @admin.display(description="add members")

@@ -27,4 +27,9 @@ urlpatterns = [
     path("segments/<int:segment_id>/stats", views.SegmentStatsApi.as_view()),
     path("segments/<int:segment_id>/backfill", views.SegmentBackfillApi.as_view()),
     path("segments/<int:segment_id>/history", views.SegmentHistoryApi.as_view()),
+    path("segments/<int:segment_id>/imports", views.SegmentImportsApi.as_view()),
+    path("segments/<int:segment_id>/export", views.SegmentExportApi.as_view()),
+    path("imports/<int:import_id>", views.ImportDetailApi.as_view()),
+    path("imports/<int:import_id>/cancel", views.ImportCancelApi.as_view()),
+    path("imports/<int:import_id>/issues", views.ImportIssuesApi.as_view()),
 ]

@@ -1,6 +1,7 @@
 from .api_keys import ApiKey
 from .customers import Customer, Event
 from .idempotency import IdempotentRequest
+from .imports import ImportIssue, ImportJob, RowKind, StagedRow
 from .memberships import Membership, MembershipChange
 from .segments import Condition, Segment, SegmentRule
 
@@ -10,8 +11,12 @@ __all__ = [
     "Customer",
     "Event",
     "IdempotentRequest",
+    "ImportIssue",
+    "ImportJob",
     "Membership",
     "MembershipChange",
+    "RowKind",
     "Segment",
     "SegmentRule",
+    "StagedRow",
 ]

@@ -1,5 +1,8 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
+from .catalog import (
+    rule_catalog,
+)
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -10,11 +13,33 @@ from .customers import (
     customer_segments,
     customers_by_ids,
 )
+from .dashboard import (
+    Growth,
+    computations_in_trouble,
+    dashboard_counts,
+    recent_activity,
+    segments_growing,
+)
 from .events import (
     EventNameCounts,
     event_name_counts,
     event_segment_candidates,
     events_recent,
+)
+from .explain import (
+    ExplainedNode,
+    Explanation,
+    explanation_rows,
+    membership_explain,
+)
+from .exports import (
+    EXPORT_COLUMNS,
+    import_issue_rows,
+    neutralize,
+    segment_export_rows,
+)
+from .overview import (
+    segments_with_figures,
 )
 from .rules import (
     ConditionCount,
@@ -42,26 +67,39 @@ from .stats import (
 
 __all__ = [
     "CUSTOMER_FIELDS",
+    "EXPORT_COLUMNS",
     "STATS_DAYS",
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
     "EventNameCounts",
+    "ExplainedNode",
+    "Explanation",
+    "Growth",
     "IdType",
     "MemberStatus",
     "SegmentPreview",
     "SegmentStats",
+    "computations_in_trouble",
     "condition_label",
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
     "customer_segments",
     "customers_by_ids",
+    "dashboard_counts",
     "event_name_counts",
     "event_segment_candidates",
     "events_recent",
+    "explanation_rows",
     "group_label",
+    "import_issue_rows",
+    "membership_explain",
+    "neutralize",
+    "recent_activity",
+    "rule_catalog",
     "rule_sources",
+    "segment_export_rows",
     "segment_history",
     "segment_list",
     "segment_member",
@@ -70,4 +108,6 @@ __all__ = [
     "segment_rule_spec",
     "segment_rules_parse",
     "segment_stats",
+    "segments_growing",
+    "segments_with_figures",
 ]

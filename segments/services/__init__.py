@@ -18,14 +18,10 @@ from .events import (
     event_record,
     events_ingest,
 )
-from .memberships import (
-    MembersAddResult,
-    MembersRemoveResult,
-    segment_members_add,
-    segment_members_remove,
-)
+from .memberships import MembersAddResult, MembersRemoveResult, segment_members_add
 from .overrides import (
     MembershipState,
+    segment_members_remove,
     segment_override_set,
     segment_test_user_add,
     segment_test_user_remove,

@@ -48,3 +48,23 @@ def admin_page(browser, live_server, admin_user):
     page.wait_for_selector("#site-name")
     yield page
     context.close()
+
+
+ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")
+
+
+@pytest.fixture
+def shot(request):
+    """shot(page, "step"): a screenshot of the page under test-artifacts/<test>/,
+    numbered in the order the steps were taken (git-ignored; CI keeps them)."""
+    folder = os.path.join(ARTIFACTS, request.node.name)
+    os.makedirs(folder, exist_ok=True)
+    taken = []
+
+    def take(page, step):
+        taken.append(step)
+        page.screenshot(
+            path=os.path.join(folder, f"{len(taken):02d}-{step}.png"), full_page=True
+        )
+
+    return take

@@ -61,6 +61,7 @@ def test_admin__rule_segment_with_unknown_operator__error_shown_nothing_saved(
     admin_page.goto(f"{live_server.url}/admin/segments/segment/add/")
     admin_page.fill("#id_name", "Typos")
     admin_page.select_option("#id_type", "rule")
+    admin_page.get_by_text("Advanced: the rules as JSON").click()
     admin_page.fill("#id_rules", json.dumps(rules))
     admin_page.click("input[name=_save]")
 

@@ -32,6 +32,8 @@ def test_admin__preview_then_save_rule_segment__members_computed(
     admin_page.goto(f"{live_server.url}/admin/segments/segment/add/")
     admin_page.fill("#id_name", "Big Facebook spenders")
     admin_page.select_option("#id_type", "rule")
+    # (the JSON is the builder's advanced view)
+    admin_page.get_by_text("Advanced: the rules as JSON").click()
     admin_page.fill("#id_rules", json.dumps(RULES))
     admin_page.click("#preview-button")
 

@@ -1,6 +1,13 @@
 from .backfill import SegmentBackfillApi
 from .customers import CustomersApi
 from .events import EventsApi, EventsBatchApi
+from .imports import (
+    ImportCancelApi,
+    ImportDetailApi,
+    ImportIssuesApi,
+    SegmentExportApi,
+    SegmentImportsApi,
+)
 from .members import (
     SegmentAddCustomersApi,
     SegmentHistoryApi,
@@ -17,11 +24,16 @@ __all__ = [
     "CustomersApi",
     "EventsApi",
     "EventsBatchApi",
+    "ImportCancelApi",
+    "ImportDetailApi",
+    "ImportIssuesApi",
     "MessagesApi",
     "SegmentAddCustomersApi",
     "SegmentBackfillApi",
     "SegmentDetailApi",
+    "SegmentExportApi",
     "SegmentHistoryApi",
+    "SegmentImportsApi",
     "SegmentMemberDetailApi",
     "SegmentMembersApi",
     "SegmentPreviewApi",
