@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.tasks.refresh_segments",
         "schedule": env.int("SEGMENTS_REFRESH_SECONDS", default=900),
     },
+    # Event-triggered segments with exit_after_days: members past it leave.
+    "expire-segment-members": {
+        "task": "segments.tasks.expire_segment_members",
+        "schedule": env.int("SEGMENTS_EXPIRY_SECONDS", default=3600),
+    },
 }
 
 # The rule engine's limits, and how long a computation may run before it is
@@ -203,3 +208,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Events coming in (docs/events.md): what one event and one batch may carry.
+EVENTS_BATCH_MAX = env.int("EVENTS_BATCH_MAX", default=1000)
+EVENT_PROPERTIES_MAX_DEPTH = env.int("EVENT_PROPERTIES_MAX_DEPTH", default=10)
+EVENT_PROPERTIES_MAX_BYTES = env.int("EVENT_PROPERTIES_MAX_BYTES", default=32_768)
+# Clocks drift; an event stamped further ahead than this is refused.
+EVENT_MAX_FUTURE_SECONDS = env.int("EVENT_MAX_FUTURE_SECONDS", default=300)

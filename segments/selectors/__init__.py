@@ -1,6 +1,8 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
-from .catalog import rule_catalog
+from .catalog import (
+    rule_catalog,
+)
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -18,13 +20,27 @@ from .dashboard import (
     recent_activity,
     segments_growing,
 )
+from .events import (
+    EventNameCounts,
+    event_name_counts,
+    event_segment_candidates,
+    events_recent,
+)
+from .explain import (
+    ExplainedNode,
+    Explanation,
+    explanation_rows,
+    membership_explain,
+)
 from .exports import (
     EXPORT_COLUMNS,
     import_issue_rows,
     neutralize,
     segment_export_rows,
 )
-from .overview import segments_with_figures
+from .overview import (
+    segments_with_figures,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -56,6 +72,9 @@ __all__ = [
     "ConditionCount",
     "CustomerLookup",
     "DayStats",
+    "EventNameCounts",
+    "ExplainedNode",
+    "Explanation",
     "Growth",
     "IdType",
     "MemberStatus",
@@ -69,8 +88,13 @@ __all__ = [
     "customer_segments",
     "customers_by_ids",
     "dashboard_counts",
+    "event_name_counts",
+    "event_segment_candidates",
+    "events_recent",
+    "explanation_rows",
     "group_label",
     "import_issue_rows",
+    "membership_explain",
     "neutralize",
     "recent_activity",
     "rule_catalog",

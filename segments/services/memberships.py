@@ -96,37 +96,6 @@ def segment_members_add(
     return MembersAddResult(added=added, already_members=already, blocked=blocked)
 
 
-@transaction.atomic
-def segment_members_remove(
-    *,
-    segment: Segment,
-    customers: Iterable[Customer],
-    actor: Actor,
-    reference_id: str = "",
-    metadata: dict[str, Any] | None = None,
-    description: str = "",
-    occurred_at: datetime | None = None,
-) -> MembersRemoveResult:
-    """Take customers out of a segment. Blocks stay in place: unblocking is a reset.
-
-    A rule segment may take a removed customer back at its next computation; to keep
-    someone out of one, block them.
-    """
-    customers = customers_lock(segment, customers)
-    ctx = change_context(actor, reference_id, metadata, description, occurred_at)
-    rows = rows_by_customer(segment, customers)
-    removed: list[Customer] = []
-    not_members: list[Customer] = []
-    for customer in customers:
-        row = rows.get(customer.pk)
-        (removed if row and row.is_member else not_members).append(customer)
-    removed_ids = [c.pk for c in removed]
-    removed_rows = rows_of(segment, removed_ids)
-    record_changes(ctx, removed_rows, Action.LEFT, was_member=True, is_member=False)
-    removed_rows.delete()
-    return MembersRemoveResult(removed=removed, not_members=not_members)
-
-
 def change_context(
     actor, reference_id, metadata, description, occurred_at
 ) -> ChangeContext:
