@@ -30,7 +30,9 @@ from .exports import (
     neutralize,
     segment_export_rows,
 )
+from .ingestion import EventNameCounts, event_name_counts, events_latest
 from .overview import segments_with_figures
+from .profile import CustomerProfile, customer_profile
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -61,7 +63,9 @@ __all__ = [
     "STATS_DAYS",
     "ConditionCount",
     "CustomerLookup",
+    "CustomerProfile",
     "DayStats",
+    "EventNameCounts",
     "ExplainedNode",
     "Explanation",
     "Growth",
@@ -74,9 +78,12 @@ __all__ = [
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
+    "customer_profile",
     "customer_segments",
     "customers_by_ids",
     "dashboard_counts",
+    "event_name_counts",
+    "events_latest",
     "explanation_rows",
     "group_label",
     "import_issue_rows",
