@@ -87,11 +87,11 @@ def test_index__failed_and_stuck_computations__listed(client, rule_segment, acto
     assert "division by zero" in response.text
 
 
-def test_index__navigation__segments_then_campaigns_then_auth(client):
+def test_index__navigation__segments_campaigns_auth_then_webhooks(client):
     response = client.get(reverse("admin:index"))
 
     labels = [app["app_label"] for app in response.context["app_list"]]
-    assert labels == ["segments", "campaigns", "auth"]
+    assert labels == ["segments", "campaigns", "auth", "webhooks"]
     models = [m["object_name"] for m in response.context["app_list"][0]["models"]]
     assert models[:2] == ["Segment", "Membership"]
 
