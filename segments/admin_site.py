@@ -18,7 +18,7 @@ from segments.selectors import (
 
 # Apps and models in the order a marketer looks for them; the rest (users and
 # groups) come after, out of the way.
-APP_ORDER = ("segments", "campaigns")
+APP_ORDER = ("segments", "campaigns", "webhooks")
 MODEL_ORDER = (
     "Segment",
     "Campaign",

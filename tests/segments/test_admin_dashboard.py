@@ -91,7 +91,7 @@ def test_index__navigation__segments_then_campaigns_then_auth(client):
     response = client.get(reverse("admin:index"))
 
     labels = [app["app_label"] for app in response.context["app_list"]]
-    assert labels == ["segments", "campaigns", "auth"]
+    assert labels == ["segments", "campaigns", "webhooks", "auth"]
     models = [m["object_name"] for m in response.context["app_list"][0]["models"]]
     assert models[:2] == ["Segment", "Membership"]
 
