@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from segments.services.compute import segment_compute_run, segments_refresh_due
+from segments.services.event_segments import segments_members_expire
 from segments.services.imports import import_job_run
 
 
@@ -19,3 +20,8 @@ def refresh_segments() -> None:
 @shared_task
 def run_import(job_id: int) -> None:
     import_job_run(job_id=job_id)
+
+
+@shared_task
+def expire_segment_members() -> None:
+    segments_members_expire()

@@ -7,15 +7,21 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 
 from segments.models import Event
-from segments.selectors import event_name_counts, events_latest
+from segments.selectors import customer_by_id, event_name_counts, events_recent
 
 POLL_SECONDS = 3
+LIVE_ROWS = 50
 
 
 def _context(request) -> dict:
     name = request.GET.get("name", "").strip()
     customer = request.GET.get("customer", "").strip()
-    events = events_latest(name=name, customer=customer)
+    found = customer_by_id(value=customer) if customer else None
+    events = (
+        []
+        if customer and found is None
+        else events_recent(name=name, customer=found, limit=LIVE_ROWS)
+    )
     return {
         "name": name,
         "customer": customer,

@@ -21,6 +21,7 @@ from segments.services import Actor, segment_create, segment_delete, segment_upd
 from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
+from .imports import SegmentImportMixin
 from .segment_page import segment_page_context, test_user_add_view
 from .why import why_view
 
@@ -90,7 +91,7 @@ def computation_html(segment: Segment) -> str:
 
 
 @admin.register(Segment)
-class SegmentAdmin(ServiceAdmin):
+class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     form = SegmentForm
     list_display = (
         "name",

@@ -115,8 +115,14 @@ class MembershipChange(models.Model):
     segment = models.ForeignKey(
         Segment, on_delete=models.CASCADE, related_name="changes", db_index=False
     )
+    # Null once the customer is erased: their rows stay, anonymised, so that the
+    # segment's joins and leaves still add up.
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="membership_changes"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="membership_changes",
     )
     action = models.CharField(max_length=16, choices=Action.choices)
     # Membership before and after: joins and leaves are counted from these.
@@ -155,4 +161,5 @@ class MembershipChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer} {self.get_action_display().lower()} {self.segment}"
+        who = self.customer or "An erased customer"
+        return f"{who} {self.get_action_display().lower()} {self.segment}"

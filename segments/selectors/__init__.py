@@ -1,6 +1,8 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
-from .catalog import rule_catalog
+from .catalog import (
+    rule_catalog,
+)
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -18,6 +20,12 @@ from .dashboard import (
     recent_activity,
     segments_growing,
 )
+from .events import (
+    EventNameCounts,
+    event_name_counts,
+    event_segment_candidates,
+    events_recent,
+)
 from .explain import (
     ExplainedNode,
     Explanation,
@@ -30,9 +38,13 @@ from .exports import (
     neutralize,
     segment_export_rows,
 )
-from .ingestion import EventNameCounts, event_name_counts, events_latest
-from .overview import segments_with_figures
-from .profile import CustomerProfile, customer_profile
+from .overview import (
+    segments_with_figures,
+)
+from .profile import (
+    CustomerProfile,
+    customer_profile,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -83,7 +95,8 @@ __all__ = [
     "customers_by_ids",
     "dashboard_counts",
     "event_name_counts",
-    "events_latest",
+    "event_segment_candidates",
+    "events_recent",
     "explanation_rows",
     "group_label",
     "import_issue_rows",

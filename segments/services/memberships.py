@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from segments.models import Customer, Membership, MembershipChange, Segment
-from segments.signals import members_entered
+from segments.signals import members_changed, members_entered
 
 from .actors import Actor
 from .bulk import insert_from_select
@@ -94,37 +94,6 @@ def segment_members_add(
     record_changes(ctx, added_rows, Action.ENTERED, was_member=False, is_member=True)
     announce_entered(segment, added_rows, actor)
     return MembersAddResult(added=added, already_members=already, blocked=blocked)
-
-
-@transaction.atomic
-def segment_members_remove(
-    *,
-    segment: Segment,
-    customers: Iterable[Customer],
-    actor: Actor,
-    reference_id: str = "",
-    metadata: dict[str, Any] | None = None,
-    description: str = "",
-    occurred_at: datetime | None = None,
-) -> MembersRemoveResult:
-    """Take customers out of a segment. Blocks stay in place: unblocking is a reset.
-
-    A rule segment may take a removed customer back at its next computation; to keep
-    someone out of one, block them.
-    """
-    customers = customers_lock(segment, customers)
-    ctx = change_context(actor, reference_id, metadata, description, occurred_at)
-    rows = rows_by_customer(segment, customers)
-    removed: list[Customer] = []
-    not_members: list[Customer] = []
-    for customer in customers:
-        row = rows.get(customer.pk)
-        (removed if row and row.is_member else not_members).append(customer)
-    removed_ids = [c.pk for c in removed]
-    removed_rows = rows_of(segment, removed_ids)
-    record_changes(ctx, removed_rows, Action.LEFT, was_member=True, is_member=False)
-    removed_rows.delete()
-    return MembersRemoveResult(removed=removed, not_members=not_members)
 
 
 def change_context(
@@ -211,7 +180,7 @@ def record_changes(
     """One history row per membership row in `rows`, copying it as it stands (so
     call it while the rows exist); `state` replaces what the row says."""
     copied = {name: name for name in ("source", "override", "is_test")}
-    return insert_from_select(
+    recorded = insert_from_select(
         MembershipChange,
         rows,
         columns={
@@ -227,6 +196,11 @@ def record_changes(
             "is_member": is_member,
         },
     )
+    if recorded and was_member != is_member:
+        members_changed.send(
+            sender=Membership, memberships=rows, entered=is_member, context=ctx
+        )
+    return recorded
 
 
 def announce_entered(

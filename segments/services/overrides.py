@@ -1,10 +1,13 @@
-"""Overrides (Village's user_status) and test users: one customer in one segment.
+"""Changes by hand that the rules then follow: removals, overrides (Village's
+user_status) and test users.
 
 Membership of a rule segment is, at every commit: the customers its rules match, plus
 `add` overrides and test users, less `block` overrides. So a `reset` hands the
-customer back to the rules at once: they are evaluated in the same transaction.
+customer back to the rules at once, and so does a removal (which drops an `add`
+override): they are evaluated in the same transaction.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +21,7 @@ from .actors import Actor
 from .compute import segment_recompute
 from .memberships import (
     ChangeContext,
+    MembersRemoveResult,
     announce_entered,
     change_context,
     change_values,
@@ -56,6 +60,39 @@ class MembershipState:
 
 
 @transaction.atomic
+def segment_members_remove(
+    *,
+    segment: Segment,
+    customers: Iterable[Customer],
+    actor: Actor,
+    reference_id: str = "",
+    metadata: dict[str, Any] | None = None,
+    description: str = "",
+    occurred_at: datetime | None = None,
+) -> MembersRemoveResult:
+    """Take customers out of a segment. Blocks stay in place: unblocking is a reset.
+
+    In a rule segment this drops their `add` override: the rules decide at once, and
+    take back those they match (history: `left`, then `entered`). To keep someone
+    out of a rule segment, block them.
+    """
+    customers = customers_lock(segment, customers)
+    ctx = change_context(actor, reference_id, metadata, description, occurred_at)
+    rows = rows_by_customer(segment, customers)
+    removed: list[Customer] = []
+    not_members: list[Customer] = []
+    for customer in customers:
+        row = rows.get(customer.pk)
+        (removed if row and row.is_member else not_members).append(customer)
+    removed_ids = [c.pk for c in removed]
+    removed_rows = rows_of(segment, removed_ids)
+    record_changes(ctx, removed_rows, Action.LEFT, was_member=True, is_member=False)
+    removed_rows.delete()
+    _rules_decide(segment, removed_ids)
+    return MembersRemoveResult(removed=removed, not_members=not_members)
+
+
+@transaction.atomic
 def segment_override_set(
     *,
     segment: Segment,
@@ -91,8 +128,7 @@ def segment_override_set(
     if user_status == Override.BLOCK:
         return _block(segment, customer, row, ctx)
     state = _reset(segment, row, ctx)
-    if state.changed and segment.type == Segment.Type.RULE:
-        segment_recompute(segment=segment, customer_ids=[customer.pk])
+    if state.changed and _rules_decide(segment, [customer.pk]):
         row = rows_by_customer(segment, [customer]).get(customer.pk)
         state = MembershipState(membership=row, changed=True)
     return state
@@ -122,7 +158,18 @@ def segment_test_user_remove(
         return MembershipState(membership=row, changed=False)
     record_changes(ctx, rows_of(segment, [customer.pk]), Action.LEFT, True, False)
     row.delete()
+    if _rules_decide(segment, [customer.pk]):
+        row = rows_by_customer(segment, [customer]).get(customer.pk)
+        return MembershipState(membership=row, changed=True)
     return MembershipState(membership=None, changed=True)
+
+
+def _rules_decide(segment: Segment, customer_ids: list[int]) -> bool:
+    """In a rule segment, evaluate the customers against the rules now; True when
+    that changed anything."""
+    if segment.type != Segment.Type.RULE or not customer_ids:
+        return False
+    return segment_recompute(segment=segment, customer_ids=customer_ids).changed
 
 
 def _pin(segment, customer, row, ctx, *, is_test):

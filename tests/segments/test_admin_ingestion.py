@@ -14,18 +14,18 @@ LIVE = reverse("admin:segments_event_live")
 def test_ingestion__events__counts_per_name_over_hour_day_week(alice):
     now = timezone.now()
     for age in (timedelta(minutes=5), timedelta(hours=3), timedelta(days=3)):
-        EventFactory(name="purchase", received_at=now - age)
-    EventFactory(name="Sign Up", received_at=now - timedelta(minutes=1))
-    EventFactory(name="old", received_at=now - timedelta(days=8))
+        EventFactory(name="purchase", timestamp=now - age)
+    EventFactory(name="Sign Up", timestamp=now - timedelta(minutes=1))
+    EventFactory(name="old", timestamp=now - timedelta(days=8))
 
     response = alice.get(LIVE)
 
     counts = {
-        c.name: (c.last_hour, c.last_day, c.last_week)
-        for c in response.context["counts"]
+        c.name: (c.last_hour, c.last_24h, c.last_7d) for c in response.context["counts"]
     }
     assert counts == {"Sign Up": (1, 1, 1), "purchase": (1, 2, 3)}
-    assert [row.name for row in response.context["counts"]] == ["Sign Up", "purchase"]
+    # busiest first
+    assert [row.name for row in response.context["counts"]] == ["purchase", "Sign Up"]
 
 
 def test_ingestion__filters__only_that_name_and_customer(alice):

@@ -303,8 +303,12 @@ class SegmentStatsApi(ApiView):
 
 class ChangeOutput(serializers.Serializer):
     id = serializers.IntegerField()
-    customer_id = serializers.CharField(source="customer.external_id")
-    internal_id = serializers.IntegerField(source="customer_id")
+    customer_id = serializers.CharField(
+        source="customer.external_id",
+        allow_null=True,
+        help_text="Null once the customer is erased: the change is kept, anonymised.",
+    )
+    internal_id = serializers.IntegerField(source="customer_id", allow_null=True)
     action = serializers.ChoiceField(choices=MembershipChange.Action.choices)
     was_member = serializers.BooleanField()
     is_member = serializers.BooleanField()

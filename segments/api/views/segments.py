@@ -24,6 +24,7 @@ class SegmentOutput(serializers.Serializer):
     description = serializers.CharField()
     type = serializers.ChoiceField(choices=Segment.Type.choices)
     trigger_event = serializers.CharField()
+    exit_after_days = serializers.IntegerField(allow_null=True)
     archived = serializers.BooleanField()
     member_count = serializers.IntegerField(help_text="Members, test users included.")
     compute_state = serializers.ChoiceField(
@@ -68,6 +69,14 @@ class SegmentsApi(ApiView):
         )
         trigger_event = serializers.CharField(
             required=False, allow_blank=True, max_length=200
+        )
+        exit_after_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=36_500,
+            help_text="Event-triggered segments: members leave this many days "
+            "after entering (null: they stay).",
         )
         rules = serializers.JSONField(
             required=False,
@@ -120,6 +129,14 @@ class SegmentDetailApi(ApiView):
         )
         trigger_event = serializers.CharField(
             required=False, allow_blank=True, max_length=200
+        )
+        exit_after_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=36_500,
+            help_text="Event-triggered segments: members leave this many days "
+            "after entering (null: they stay).",
         )
         rules = serializers.JSONField(
             required=False, allow_null=True, help_text="Replaces the tree; null: none."

@@ -339,9 +339,8 @@ def test_override_set__occurred_at_given__history_keeps_callers_time(
     assert change.recorded_at > when
 
 
-def test_test_user_add__then_remove__flagged_member_then_gone(
-    rule_segment, actor, customer
-):
+def test_test_user_add__then_remove__flagged_member_then_gone(rule_segment, actor):
+    customer = CustomerFactory(attributes={"channel": "Email"})
     state = segment_test_user_add(segment=rule_segment, customer=customer, actor=actor)
 
     assert state.is_member
@@ -360,6 +359,44 @@ def test_test_user_add__then_remove__flagged_member_then_gone(
     assert state.changed and not state.is_member
     assert not Membership.objects.exists()
     assert history(rule_segment) == [("entered", False, True), ("left", True, False)]
+
+
+def test_test_user_remove__rules_match_them__member_by_the_rules_at_once(
+    rule_segment, actor, customer
+):
+    segment_test_user_add(segment=rule_segment, customer=customer, actor=actor)
+
+    state = segment_test_user_remove(
+        segment=rule_segment, customer=customer, actor=actor
+    )
+
+    assert state.is_member
+    membership = Membership.objects.get()
+    assert (membership.is_test, membership.source) == (False, "rule")
+    assert history(rule_segment)[-2:] == [
+        ("left", True, False),
+        ("entered", False, True),
+    ]
+
+
+def test_members_remove__rule_segment_pinned_matching__rules_take_them_back(
+    rule_segment, actor, customer
+):
+    # Given a customer the rules match, pinned by a plain add
+    segment_override_set(
+        segment=rule_segment, customer=customer, user_status="add", actor=actor
+    )
+
+    # When they are removed
+    segment_members_remove(segment=rule_segment, customers=[customer], actor=actor)
+
+    # Then the pin is gone and the rules keep them in, in the same transaction
+    membership = Membership.objects.get()
+    assert (membership.override, membership.source) == ("none", "rule")
+    assert history(rule_segment)[-2:] == [
+        ("left", True, False),
+        ("entered", False, True),
+    ]
 
 
 def test_test_user_remove__real_member__left_alone(static_segment, actor, customer):
