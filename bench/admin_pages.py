@@ -88,12 +88,12 @@ BUILD = [
         false, 'api', 'api: bench', '', '{}', '', joined_at, joined_at
        FROM segments_membership""",
     """INSERT INTO segments_event (customer_id, name, properties, timestamp,
-        received_at, message_id)
+        received_at, message_id, outcome)
        SELECT 1 + i %% %(customers)s,
         (ARRAY['Sign Up','purchase','App Opened'])[i %% 3 + 1],
         jsonb_build_object('amount', i %% 90),
         now() - (i %% 10080) * interval '1 minute',
-        now() - (i %% 10080) * interval '1 minute', ''
+        now() - (i %% 10080) * interval '1 minute', '', '{}'
        FROM generate_series(1, 200000) i""",
     """INSERT INTO campaigns_campaign (name, description, status, created_at,
         updated_at) VALUES ('Spring', '', 'active', now(), now()),
