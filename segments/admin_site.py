@@ -18,7 +18,7 @@ from segments.selectors import (
 
 # Apps and models in the order a marketer looks for them, other apps after them,
 # users and groups last, out of the way.
-APP_ORDER = ("segments", "campaigns")
+APP_ORDER = ("segments", "campaigns", "webhooks")
 LAST_APPS = ("auth",)
 MODEL_ORDER = (
     "Segment",
