@@ -1,7 +1,6 @@
 """The customer page: attributes, segments and how they got in, campaigns, recent
 events, the membership timeline; search by exact id or email first."""
 
-import pytest
 from django.urls import reverse
 
 from campaigns.models import Campaign
@@ -15,18 +14,12 @@ from tests.admin_support import count_queries
 from tests.factories import CustomerFactory, EventFactory, SegmentFactory
 
 
-@pytest.fixture
-def client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def page(customer):
     return reverse("admin:segments_customer_change", args=[customer.pk])
 
 
 def test_customer_page__profile__segments_how_campaigns_events_timeline(
-    client, customer, static_segment, actor
+    alice, customer, static_segment, actor
 ):
     # Given a member of one segment (in a live campaign), a test user of another,
     # blocked from a third, with an event
@@ -45,7 +38,7 @@ def test_customer_page__profile__segments_how_campaigns_events_timeline(
     )
     EventFactory(customer=customer, name="purchase", properties={"amount": 42})
 
-    response = client.get(page(customer))
+    response = alice.get(page(customer))
 
     context = response.context
     assert context["attributes"] == [("channel", '"Facebook"'), ("plan", '"free"')]
@@ -66,35 +59,35 @@ def test_customer_page__profile__segments_how_campaigns_events_timeline(
     assert "Blocked" in response.text
 
 
-def test_customer_page__more_segments_and_events__same_queries(client, customer, actor):
+def test_customer_page__more_segments_and_events__same_queries(alice, customer, actor):
     def add_data(n):
         for segment in SegmentFactory.create_batch(n):
             segment_members_add(segment=segment, customers=[customer], actor=actor)
         EventFactory.create_batch(n, customer=customer)
 
     add_data(1)
-    few = count_queries(client, page(customer))
+    few = count_queries(alice, page(customer))
 
     add_data(5)
 
-    assert count_queries(client, page(customer)) == few
+    assert count_queries(alice, page(customer)) == few
 
 
-def test_customer_search__exact_email__only_that_customer(client):
+def test_customer_search__exact_email__only_that_customer(alice):
     ada = CustomerFactory(email="ada@example.com")
     CustomerFactory(email="ada@example.com.au")
 
-    response = client.get(
+    response = alice.get(
         reverse("admin:segments_customer_changelist"), {"q": "ADA@example.com"}
     )
 
     assert list(response.context["cl"].result_list) == [ada]
 
 
-def test_customer_search__part_of_a_name__broad_search(client):
+def test_customer_search__part_of_a_name__broad_search(alice):
     ada = CustomerFactory(first_name="Adaline")
     CustomerFactory(first_name="Bob")
 
-    response = client.get(reverse("admin:segments_customer_changelist"), {"q": "dali"})
+    response = alice.get(reverse("admin:segments_customer_changelist"), {"q": "dali"})
 
     assert list(response.context["cl"].result_list) == [ada]
