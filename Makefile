@@ -27,7 +27,8 @@ run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py create_demo_admin
+	$(BIN)/python manage.py create_demo_admin --url http://$(HOST):$(PORT)/admin/
+	@echo "Serving on http://$(HOST):$(PORT)/admin/ (Ctrl-C to stop)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Browser tests drive Debian's chromium; as root, install it when it is missing.

@@ -41,3 +41,14 @@ def customer_campaigns(*, customer: Customer):
 
 def campaign_list():
     return Campaign.objects.prefetch_related("segments")
+
+
+def active_enrollments_of(customer_ids: list[int]) -> dict[int, set[int]]:
+    """For each customer, the campaigns they are actively enrolled in."""
+    found: dict[int, set[int]] = {}
+    rows = Enrollment.objects.filter(
+        customer_id__in=customer_ids, status=Enrollment.Status.ACTIVE
+    ).values_list("customer_id", "campaign_id")
+    for customer_id, campaign_id in rows:
+        found.setdefault(customer_id, set()).add(campaign_id)
+    return found

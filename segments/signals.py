@@ -9,3 +9,8 @@ from django.dispatch import Signal
 # segment: Segment, memberships: QuerySet[Membership] (the rows of those who
 # entered, to read inside the same transaction), actor: Actor
 members_entered = Signal()
+
+# Every effective entry or exit, as the history records it: memberships:
+# QuerySet[Membership] (the rows as they stand, read them at once: leavers' rows
+# are deleted next), entered: bool, context: ChangeContext (who, why, when).
+members_changed = Signal()

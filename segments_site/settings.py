@@ -54,9 +54,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django.contrib.humanize",
     "import_export",
     "segments",
     "campaigns",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +142,10 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
 # Member imports (docs/imports.md): larger files are refused before they are parsed.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 1024)
+# A preview's file waits this long for its confirmation; a job queued or running
+# longer is taken as lost (its worker stopped) and marked failed.
+IMPORT_PREVIEW_KEEP_SECONDS = env.int("IMPORT_PREVIEW_KEEP_SECONDS", default=86400)
+IMPORT_TIMEOUT_SECONDS = env.int("IMPORT_TIMEOUT_SECONDS", default=4 * 3600)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "segments.api.schema.ApiSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["segments.api.auth.ApiKeyAuthentication"],
@@ -166,6 +172,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Request bodies get components of their own, so that they can declare what
+    # only applies to input (a non-blank string has minLength 1).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema proper, so key names and null can be described.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "segments.api.schema.add_json_components",
+        "segments.api.schema.add_text_patterns",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "EnrollmentStatusEnum": ["active", "removed", "not_enrolled"],
@@ -185,6 +201,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.tasks.refresh_segments",
         "schedule": env.int("SEGMENTS_REFRESH_SECONDS", default=900),
     },
+    # Import files no longer needed, import jobs whose worker was lost.
+    "purge-imports": {"task": "segments.tasks.purge_imports", "schedule": 3600},
+    # Event-triggered segments with exit_after_days: members past it leave.
+    "expire-segment-members": {
+        "task": "segments.tasks.expire_segment_members",
+        "schedule": env.int("SEGMENTS_EXPIRY_SECONDS", default=3600),
+    },
+    # Webhook messages due (new ones are sent at once; this retries).
+    "deliver-webhooks": {
+        "task": "webhooks.tasks.deliver_webhooks",
+        "schedule": env.int("WEBHOOKS_RETRY_SECONDS", default=30),
+    },
 }
 
 # The rule engine's limits, and how long a computation may run before it is
@@ -202,3 +230,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Events coming in (docs/events.md): what one event and one batch may carry.
+EVENTS_BATCH_MAX = env.int("EVENTS_BATCH_MAX", default=1000)
+EVENT_PROPERTIES_MAX_DEPTH = env.int("EVENT_PROPERTIES_MAX_DEPTH", default=10)
+EVENT_PROPERTIES_MAX_BYTES = env.int("EVENT_PROPERTIES_MAX_BYTES", default=32_768)
+# Clocks drift; an event stamped further ahead than this is refused.
+EVENT_MAX_FUTURE_SECONDS = env.int("EVENT_MAX_FUTURE_SECONDS", default=300)
+
+# Webhooks out (docs/webhooks.md). Delivery: "auto" (a Celery worker when there is
+# a broker, else a background thread) or "off" (only the periodic job sends).
+WEBHOOKS_DELIVERY = env.str("WEBHOOKS_DELIVERY", default="auto")
+WEBHOOKS_PAGE_SIZE = env.int("WEBHOOKS_PAGE_SIZE", default=1000)
+WEBHOOKS_TIMEOUT_SECONDS = env.int("WEBHOOKS_TIMEOUT_SECONDS", default=10)
+WEBHOOKS_RETRY_BASE_SECONDS = env.int("WEBHOOKS_RETRY_BASE_SECONDS", default=30)
+# Retried for 3 days; an endpoint failing for a day is disabled.
+WEBHOOKS_RETRY_FOR_SECONDS = env.int("WEBHOOKS_RETRY_FOR_SECONDS", default=3 * 86400)
+WEBHOOKS_DISABLE_AFTER_SECONDS = env.int(
+    "WEBHOOKS_DISABLE_AFTER_SECONDS", default=86400
+)

@@ -1,9 +1,12 @@
 from collections import defaultdict
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 
 from segments.models import Membership, MembershipChange
 from segments.services import (
@@ -43,11 +46,38 @@ class MembershipForm(ServiceForm):
         fields = ("segment", "customer")
 
 
+class StatusFilter(admin.SimpleListFilter):
+    """Members and blocked customers apart: a block row is not a membership."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return (("member", "Members"), ("test", "Test users"), ("blocked", "Blocked"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "member":
+            return queryset.members()
+        if self.value() == "test":
+            return queryset.members().filter(is_test=True)
+        if self.value() == "blocked":
+            return queryset.filter(override=Membership.Override.BLOCK)
+        return queryset
+
+
 @admin.register(Membership)
 class MembershipAdmin(ChangedByActionsMixin, ServiceAdmin):
     form = MembershipForm
-    list_display = ("customer", "segment", "source", "override", "is_test", "joined_at")
-    list_filter = ("segment", "source", "override", "is_test")
+    list_display = (
+        "customer",
+        "segment",
+        "source",
+        "override",
+        "is_test",
+        "joined_at",
+        "why",
+    )
+    list_filter = (StatusFilter, "segment", "source", "override", "is_test")
     search_fields = ("=customer__external_id", "customer__email")
     search_help_text = "A customer's external id or email."
     date_hierarchy = "joined_at"
@@ -55,6 +85,33 @@ class MembershipAdmin(ChangedByActionsMixin, ServiceAdmin):
     autocomplete_fields = ("segment", "customer")
     show_full_result_count = False
     actions = ("block", "reset_override", "remove", "remove_test_users")
+
+    @admin.display(description="why")
+    def why(self, obj):
+        url = reverse(
+            "admin:segments_segment_why", args=[obj.segment_id, obj.customer_id]
+        )
+        return format_html('<a href="{}">Why?</a>', url)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Back to the segment the member was added to, not the list of all members.
+        if "_addanother" in request.POST or "_continue" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, f"{obj} added.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:segments_segment_change", args=[obj.segment_id])
+        )
+
+    def response_action(self, request, queryset, **kwargs):
+        # An action on one segment's members (the segment page's links) goes back
+        # to that segment's page.
+        response = super().response_action(request, queryset, **kwargs)
+        segment_id = request.GET.get("segment__id__exact", "")
+        if isinstance(response, HttpResponseRedirect) and segment_id.isdigit():
+            return HttpResponseRedirect(
+                reverse("admin:segments_segment_change", args=[segment_id])
+            )
+        return response
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -1,7 +1,8 @@
 import json
+from functools import partial
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -20,6 +21,9 @@ from segments.services import Actor, segment_create, segment_delete, segment_upd
 from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
+from .imports import SegmentImportMixin
+from .segment_page import segment_page_context, test_user_add_view
+from .why import why_view
 
 FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
 UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
@@ -87,7 +91,7 @@ def computation_html(segment: Segment) -> str:
 
 
 @admin.register(Segment)
-class SegmentAdmin(ServiceAdmin):
+class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     form = SegmentForm
     list_display = (
         "name",
@@ -107,11 +111,32 @@ class SegmentAdmin(ServiceAdmin):
     change_form_template = "admin/segments/segment/change_form.html"
 
     def get_urls(self):
-        preview = self.admin_site.admin_view(self.preview_view)
+        wrap = self.admin_site.admin_view
         return [
-            path("preview/", preview, name="segments_segment_preview"),
+            path("preview/", wrap(self.preview_view), name="segments_segment_preview"),
+            path(
+                "<int:segment_id>/test-user/",
+                wrap(self.test_user_view),
+                name="segments_segment_test_user",
+            ),
+            path(
+                "<int:segment_id>/why/<int:customer_id>/",
+                wrap(partial(why_view, self.admin_site)),
+                name="segments_segment_why",
+            ),
             *super().get_urls(),
         ]
+
+    def test_user_view(self, request, segment_id):
+        if not request.user.has_perm("segments.add_membership"):
+            raise PermissionDenied
+        return test_user_add_view(request, segment_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        segment = self.get_object(request, object_id)
+        if segment is not None:
+            extra_context = {**segment_page_context(segment), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def preview_view(self, request):
         """The count, a sample and per-condition counts for the rules being edited."""
@@ -153,7 +178,8 @@ class SegmentAdmin(ServiceAdmin):
     def render_change_form(
         self, request, context, add=False, change=False, form_url="", obj=None
     ):
-        context["rule_catalog"] = rule_catalog(exclude_segment=obj)
+        if obj is None or obj.type != Segment.Type.STATIC:  # static: no rules
+            context["rule_catalog"] = rule_catalog(exclude_segment=obj)
         # Through the reverse relation: segments does not import campaigns.
         context["live_campaigns"] = list(obj.campaigns.live()) if obj else []
         return super().render_change_form(request, context, add, change, form_url, obj)

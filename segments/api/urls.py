@@ -5,6 +5,8 @@ from . import views
 urlpatterns = [
     path("customers", views.CustomersApi.as_view()),
     path("events", views.EventsApi.as_view()),
+    path("events/batch", views.EventsBatchApi.as_view()),
+    path("messages", views.MessagesApi.as_view()),
     path("segments", views.SegmentsApi.as_view()),
     path("segments/status", views.SegmentStatusApi.as_view()),
     path("segments/preview", views.SegmentPreviewApi.as_view()),
@@ -23,6 +25,7 @@ urlpatterns = [
         views.SegmentMemberDetailApi.as_view(),
     ),
     path("segments/<int:segment_id>/stats", views.SegmentStatsApi.as_view()),
+    path("segments/<int:segment_id>/backfill", views.SegmentBackfillApi.as_view()),
     path("segments/<int:segment_id>/history", views.SegmentHistoryApi.as_view()),
     path("segments/<int:segment_id>/imports", views.SegmentImportsApi.as_view()),
     path("segments/<int:segment_id>/export", views.SegmentExportApi.as_view()),

@@ -49,14 +49,17 @@ class Event(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     # Set by the sender to make retries safe: a second event with it is a duplicate.
     message_id = models.CharField(max_length=255, blank=True, default="")
+    # What storing it changed, as first answered: a retry gets the same answer.
+    outcome = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-timestamp", "-id"]
         constraints = [
+            # Per customer: two customers' senders may pick the same message id.
             models.UniqueConstraint(
-                fields=["message_id"],
+                fields=["customer", "message_id"],
                 condition=~Q(message_id=""),
-                name="event_message_id_unique_when_present",
+                name="event_customer_message_id_unique",
             ),
         ]
         indexes = [
@@ -67,6 +70,8 @@ class Event(models.Model):
             # "who performed event N lately": event segments and the ingestion view.
             models.Index(fields=["name", "timestamp"], name="event_name_ts"),
             models.Index(fields=["received_at"], name="event_received_at"),
+            # The latest events of every name: the ingestion view.
+            models.Index(fields=["timestamp"], name="event_timestamp"),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,6 @@ from django.db import models
 from django.utils import timezone
 
 from .api_keys import ApiKey
-from .customers import Customer
 from .memberships import ActorType
 from .segments import Segment
 
@@ -139,13 +138,6 @@ class StagedRow(models.Model):
     key = models.CharField(max_length=255)
     # Profile columns for create_missing, as a JSON object; empty when none.
     data = models.TextField(default="")
-    customer = models.ForeignKey(
-        Customer,
-        null=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-    )
     kind = models.CharField(max_length=10, default="")
 
     class Meta:

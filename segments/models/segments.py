@@ -27,6 +27,12 @@ class Segment(models.Model):
         default="",
         help_text="Event-triggered segments: the event that makes a customer enter.",
     )
+    exit_after_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Event-triggered segments: members leave this many days after "
+        "entering (empty: they stay).",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -1,6 +1,8 @@
 """Reads with more to them than a filter, by area; import them from here."""
 
-from .catalog import rule_catalog
+from .catalog import (
+    rule_catalog,
+)
 from .customers import (
     CUSTOMER_FIELDS,
     CustomerLookup,
@@ -18,13 +20,31 @@ from .dashboard import (
     recent_activity,
     segments_growing,
 )
+from .events import (
+    EventNameCounts,
+    event_name_counts,
+    event_segment_candidates,
+    events_recent,
+)
+from .explain import (
+    ExplainedNode,
+    Explanation,
+    explanation_rows,
+    membership_explain,
+)
 from .exports import (
     EXPORT_COLUMNS,
     import_issue_rows,
     neutralize,
     segment_export_rows,
 )
-from .overview import segments_with_figures
+from .overview import (
+    segments_with_figures,
+)
+from .profile import (
+    CustomerProfile,
+    customer_profile,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -55,7 +75,11 @@ __all__ = [
     "STATS_DAYS",
     "ConditionCount",
     "CustomerLookup",
+    "CustomerProfile",
     "DayStats",
+    "EventNameCounts",
+    "ExplainedNode",
+    "Explanation",
     "Growth",
     "IdType",
     "MemberStatus",
@@ -66,11 +90,17 @@ __all__ = [
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
+    "customer_profile",
     "customer_segments",
     "customers_by_ids",
     "dashboard_counts",
+    "event_name_counts",
+    "event_segment_candidates",
+    "events_recent",
+    "explanation_rows",
     "group_label",
     "import_issue_rows",
+    "membership_explain",
     "neutralize",
     "recent_activity",
     "rule_catalog",

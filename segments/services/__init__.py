@@ -10,7 +10,14 @@ from .api_keys import (
 )
 from .customers import CustomerUpsertResult, customer_upsert
 from .erasure import customer_erase
-from .events import EventRecordResult, event_record
+from .events import (
+    EventIngested,
+    EventRecordResult,
+    EventsIngestResult,
+    event_ingest,
+    event_record,
+    events_ingest,
+)
 from .memberships import MembersAddResult, MembersRemoveResult, segment_members_add
 from .overrides import (
     MembershipState,
@@ -31,7 +38,9 @@ __all__ = [
     "Actor",
     "ApiKeyCreated",
     "CustomerUpsertResult",
+    "EventIngested",
     "EventRecordResult",
+    "EventsIngestResult",
     "MembersAddResult",
     "MembersRemoveResult",
     "MembershipState",
@@ -41,7 +50,9 @@ __all__ = [
     "api_key_revoke",
     "customer_erase",
     "customer_upsert",
+    "event_ingest",
     "event_record",
+    "events_ingest",
     "segment_create",
     "segment_create_with_customers",
     "segment_delete",

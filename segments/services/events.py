@@ -1,22 +1,76 @@
-from dataclasses import dataclass
+"""Events in: one or a batch, stored once per (customer, message_id), with what they
+changed. A batch is one transaction and one pass (customers locked and read
+together, events inserted together, each segment recomputed once); an event that
+is refused is reported by its position and the others are stored."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.utils import timezone
 
 from segments.models import Customer, Event
 
-from .compute import customer_segments_refresh
+from .actors import Actor
+from .customers import customer_upsert
+from .event_effects import events_apply
+from .event_input import EventInput, event_input_clean
+from .outcomes import Outcome, outcome_of, snapshot
 from .rows import customer_lock
+
+NO_OUTCOME = Outcome(segments_entered=[], segments_left=[], campaigns_entered=[])
+
+
+@dataclass(frozen=True)
+class EventIngested:
+    """An event accepted: `created` is False when its message_id was stored
+    before for this customer; then the rest is the first answer, unchanged."""
+
+    event: Event
+    created: bool
+    customer_created: bool
+    segments_entered: list[int]
+    segments_left: list[int]
+    campaigns_entered: list[int]
+
+    @property
+    def event_id(self) -> int:
+        return self.event.pk
+
+
+@dataclass(frozen=True)
+class EventsIngestResult:
+    """One entry per event given, in order: what was done, or why it was refused."""
+
+    results: list[EventIngested | ValidationError]
+
+    @property
+    def accepted(self) -> list[EventIngested]:
+        return [r for r in self.results if isinstance(r, EventIngested)]
+
+    @property
+    def rejected(self) -> dict[int, ValidationError]:
+        return {
+            i: r for i, r in enumerate(self.results) if isinstance(r, ValidationError)
+        }
 
 
 @dataclass(frozen=True)
 class EventRecordResult:
     event: Event
     created: bool
+
+
+def event_ingest(*, actor: Actor, **event: Any) -> EventIngested:
+    """Store one event (event_input_clean's arguments), creating its customer when
+    unknown. Raises ValidationError when it is refused."""
+    result = events_ingest(actor=actor, events=[event]).results[0]
+    if isinstance(result, ValidationError):
+        raise result
+    return result
 
 
 @transaction.atomic
@@ -28,44 +82,174 @@ def event_record(
     timestamp: datetime | None = None,
     message_id: str = "",
 ) -> EventRecordResult:
-    """Store an event once: a repeated message_id returns the first event unchanged."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError({"name": "An event needs a name."})
-    if properties is not None and not isinstance(properties, dict):
-        raise ValidationError({"properties": "Expected an object of name: value."})
-    message_id = (message_id or "").strip()
-    # Erasure locks the customer too: it waits for this event, or has won and the
-    # event is refused (Customer.DoesNotExist, a 404).
+    """Store an event of a known customer once: a repeated message_id returns the
+    first event unchanged. A customer erased meanwhile: Customer.DoesNotExist."""
     customer_lock(customer)
-    if message_id:
-        existing = Event.objects.filter(message_id=message_id).first()
-        if existing:
-            return EventRecordResult(event=existing, created=False)
-    now = timezone.now()
-    event = Event(
-        customer=customer,
+    result = event_ingest(
+        actor=Actor.event(name or "event"),
+        user_id=customer.external_id,
         name=name,
-        properties=properties or {},
-        timestamp=timestamp or now,
-        received_at=now,
+        properties=properties,
+        timestamp=timestamp,
         message_id=message_id,
     )
-    try:
+    return EventRecordResult(event=result.event, created=result.created)
+
+
+@transaction.atomic
+def events_ingest(
+    *, actor: Actor, events: Sequence[Mapping[str, Any]]
+) -> EventsIngestResult:
+    """Store a batch of events (each event_input_clean's arguments) as one pass."""
+    now = timezone.now()
+    results: list[EventIngested | ValidationError | None] = [None] * len(events)
+    items: dict[int, EventInput] = {}
+    for index, raw in enumerate(events):
+        try:
+            items[index] = event_input_clean(**raw, now=now)
+        except ValidationError as exc:
+            results[index] = exc
+    batch = _Batch(actor=actor, now=now)
+    batch.resolve_customers(items, results)
+    batch.store(items, results)
+    return EventsIngestResult(results=[r for r in results if r is not None])
+
+
+class _Batch:
+    """The state of one pass: the customers (locked), the events it stores."""
+
+    def __init__(self, *, actor: Actor, now: datetime) -> None:
+        self.actor = actor
+        self.now = now
+        self.customers: dict[str, Customer] = {}
+        self.created: set[int] = set()
+        self.before: dict = {}
+
+    def resolve_customers(self, items: dict[int, EventInput], results: list) -> None:
+        """Lock the known customers (in id order: concurrent batches cannot
+        deadlock; an erasure in progress is waited for), then create or update
+        those the events name with a profile or do not know."""
+        ids = {item.user_id for item in items.values()}
+        known = Customer.objects.select_for_update().filter(external_id__in=ids)
+        self.customers = {c.external_id: c for c in known.order_by("pk")}
+        self.before = snapshot([c.pk for c in self.customers.values()])
+        for index, item in list(items.items()):
+            if item.user_id in self.customers and item.customer is None:
+                continue
+            try:
+                self._upsert(item)
+            except ValidationError as exc:
+                results[index] = _under("customer", exc)
+                del items[index]
+
+    def _upsert(self, item: EventInput) -> None:
         with transaction.atomic():
-            event.save()
-    except IntegrityError:
-        # The same message_id arrived concurrently; the other request stored it.
-        return EventRecordResult(
-            event=Event.objects.get(message_id=message_id), created=False
+            result = customer_upsert(
+                external_id=item.user_id, actor=self.actor, **(item.customer or {})
+            )
+        self.customers[item.user_id] = result.customer
+        if result.created:
+            self.created.add(result.customer.pk)
+
+    def store(self, items: dict[int, EventInput], results: list) -> None:
+        stored = self._stored(items.values())
+        new: dict[int, Event] = {}
+        repeats: dict[int, Event] = {}
+        for index, item in items.items():
+            customer = self.customers[item.user_id]
+            key = (customer.pk, item.message_id)
+            if item.message_id and key in stored:
+                repeats[index] = stored[key]
+                continue
+            new[index] = stored[key] = self._event(customer, item)
+        Event.objects.bulk_create(new.values())
+        by_pk = {c.pk: c for c in self.customers.values()}
+        events_apply(customers=by_pk, events=list(new.values()), seen=self._seen(new))
+        self._record_outcomes(list(new.values()))
+        for index, event in new.items():
+            results[index] = _answer(event, created=True)
+        for index, event in repeats.items():
+            results[index] = _answer(event, created=False)
+
+    def _stored(self, items) -> dict[tuple[int, str], Event]:
+        pairs = {
+            (self.customers[i.user_id].pk, i.message_id) for i in items if i.message_id
+        }
+        if not pairs:
+            return {}
+        found = Event.objects.filter(
+            customer_id__in={c for c, _ in pairs},
+            message_id__in={m for _, m in pairs},
         )
-    seen = Customer.objects.filter(
-        Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=event.timestamp),
-        pk=customer.pk,
-    ).update(last_seen_at=event.timestamp)
-    if seen:
-        customer.last_seen_at = event.timestamp
-    customer_segments_refresh(
-        customer=customer, fields={"last_seen_at"} if seen else set(), event=event
+        return {
+            (e.customer_id, e.message_id): e
+            for e in found
+            if (e.customer_id, e.message_id) in pairs
+        }
+
+    def _event(self, customer: Customer, item: EventInput) -> Event:
+        return Event(
+            customer=customer,
+            name=item.name,
+            properties=item.properties,
+            timestamp=item.timestamp or self.now,
+            received_at=self.now,
+            message_id=item.message_id,
+        )
+
+    def _seen(self, new: dict[int, Event]) -> set[int]:
+        """Move each customer's last_seen_at to their latest event, in one update."""
+        latest: dict[int, datetime] = {}
+        for event in new.values():
+            latest[event.customer_id] = max(
+                event.timestamp, latest.get(event.customer_id, event.timestamp)
+            )
+        moved = []
+        for customer in self.customers.values():
+            when = latest.get(customer.pk)
+            if when and (customer.last_seen_at is None or when > customer.last_seen_at):
+                customer.last_seen_at = when
+                moved.append(customer)
+        Customer.objects.bulk_update(moved, ["last_seen_at"])
+        return {c.pk for c in moved}
+
+    def _record_outcomes(self, new: list[Event]) -> None:
+        """What each customer's first new event changed, stored with it; their
+        later events in the batch changed nothing more of their own."""
+        after = snapshot([c.pk for c in self.customers.values()])
+        answered: set[int] = set()
+        for event in new:
+            first = event.customer_id not in answered
+            answered.add(event.customer_id)
+            outcome = (
+                outcome_of(self.before, after, event.customer_id)
+                if first
+                else NO_OUTCOME
+            )
+            event.outcome = {
+                "customer_created": first and event.customer_id in self.created,
+                **asdict(outcome),
+            }
+        Event.objects.bulk_update(new, ["outcome"])
+
+
+def _answer(event: Event, *, created: bool) -> EventIngested:
+    """The answer stored with the event: a repeat gets the first one unchanged."""
+    outcome = event.outcome or {}
+    return EventIngested(
+        event=event,
+        created=created,
+        customer_created=bool(outcome.get("customer_created")),
+        segments_entered=list(outcome.get("segments_entered", [])),
+        segments_left=list(outcome.get("segments_left", [])),
+        campaigns_entered=list(outcome.get("campaigns_entered", [])),
     )
-    return EventRecordResult(event=event, created=True)
+
+
+def _under(prefix: str, exc: ValidationError) -> ValidationError:
+    """The customer's errors named as the event's fields: customer.email."""
+    if hasattr(exc, "error_dict"):
+        return ValidationError(
+            {f"{prefix}.{name}": errors for name, errors in exc.message_dict.items()}
+        )
+    return ValidationError({prefix: exc.messages})

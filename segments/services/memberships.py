@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from segments.models import Customer, Membership, MembershipChange, Segment
-from segments.signals import members_entered
+from segments.signals import members_changed, members_entered
 
 from .actors import Actor
 from .bulk import insert_from_select
@@ -180,7 +180,7 @@ def record_changes(
     """One history row per membership row in `rows`, copying it as it stands (so
     call it while the rows exist); `state` replaces what the row says."""
     copied = {name: name for name in ("source", "override", "is_test")}
-    return insert_from_select(
+    recorded = insert_from_select(
         MembershipChange,
         rows,
         columns={
@@ -196,6 +196,11 @@ def record_changes(
             "is_member": is_member,
         },
     )
+    if recorded and was_member != is_member:
+        members_changed.send(
+            sender=Membership, memberships=rows, entered=is_member, context=ctx
+        )
+    return recorded
 
 
 def announce_entered(

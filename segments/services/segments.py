@@ -15,7 +15,13 @@ from .memberships import segment_members_add
 from .rows import model_update, row_lock, row_write
 from .unset import UNSET
 
-UPDATABLE_FIELDS = ("name", "description", "trigger_event", "archived")
+UPDATABLE_FIELDS = (
+    "name",
+    "description",
+    "trigger_event",
+    "archived",
+    "exit_after_days",
+)
 
 
 @transaction.atomic
@@ -27,12 +33,14 @@ def segment_create(
     description: str = "",
     trigger_event: str = "",
     rules: dict[str, Any] | None = None,
+    exit_after_days: int | None = None,
 ) -> Segment:
     segment = Segment(
         name=(name or "").strip(),
         type=type,
         description=description or "",
         trigger_event=(trigger_event or "").strip(),
+        exit_after_days=exit_after_days,
         created_by=actor.user,
     )
     spec = _validate(segment, rules)
@@ -157,6 +165,10 @@ def _field_errors(segment: Segment) -> dict[str, list[str]]:
     elif segment.trigger_event and not is_event:
         errors["trigger_event"] = [
             "Only event-triggered segments have a trigger event."
+        ]
+    if segment.exit_after_days is not None and not is_event:
+        errors["exit_after_days"] = [
+            "Only event-triggered segments let members leave after some days."
         ]
     return errors
 

@@ -1,4 +1,6 @@
-from .customers import CustomersApi, EventsApi
+from .backfill import SegmentBackfillApi
+from .customers import CustomersApi
+from .events import EventsApi, EventsBatchApi
 from .imports import (
     ImportCancelApi,
     ImportDetailApi,
@@ -15,15 +17,19 @@ from .members import (
     SegmentStatsApi,
     SegmentStatusApi,
 )
+from .messages import MessagesApi
 from .segments import SegmentDetailApi, SegmentPreviewApi, SegmentsApi
 
 __all__ = [
     "CustomersApi",
     "EventsApi",
+    "EventsBatchApi",
     "ImportCancelApi",
     "ImportDetailApi",
     "ImportIssuesApi",
+    "MessagesApi",
     "SegmentAddCustomersApi",
+    "SegmentBackfillApi",
     "SegmentDetailApi",
     "SegmentExportApi",
     "SegmentHistoryApi",

@@ -1,20 +1,14 @@
-"""Customers and events coming in from integrations (scope `ingest`)."""
+"""Customers coming in from integrations (scope `ingest`)."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from segments.models import ApiKey
-from segments.services import customer_upsert, event_record
+from segments.services import customer_upsert
 
-from ..base import ApiView, actor, customer_or_404, valid
-from ..serializers import (
-    AliasedSerializer,
-    CustomerInput,
-    CustomerOutput,
-    IdField,
-    JsonObjectField,
-)
+from ..base import ApiView, actor, valid
+from ..serializers import CustomerInput, CustomerOutput
 
 INGEST = {"POST": ApiKey.Scope.INGEST}
 
@@ -35,47 +29,3 @@ class CustomersApi(ApiView):
         result = customer_upsert(actor=actor(request), **data)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(CustomerOutput(result.customer).data, status=code)
-
-
-class EventsApi(ApiView):
-    scopes = INGEST
-
-    class InputSerializer(AliasedSerializer):
-        aliases = {"id": "user_id", "event": "name"}
-
-        user_id = IdField(help_text="The customer's id (or `id`).")
-        name = serializers.CharField(max_length=200, help_text="Or `event`.")
-        properties = JsonObjectField(required=False)
-        timestamp = serializers.DateTimeField(
-            required=False, help_text="When it happened (ISO 8601); default now."
-        )
-        message_id = serializers.CharField(
-            required=False,
-            allow_blank=True,
-            max_length=255,
-            help_text="Makes retries safe: an event with a message_id already "
-            "stored is not stored again.",
-        )
-
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        user_id = serializers.CharField(source="customer.external_id")
-        name = serializers.CharField()
-        properties = serializers.DictField()
-        timestamp = serializers.DateTimeField()
-        received_at = serializers.DateTimeField()
-        message_id = serializers.CharField()
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={200: OutputSerializer, 201: OutputSerializer},
-        summary="Record an event a customer performed",
-        description="201 when stored, 200 with the stored event when its "
-        "`message_id` was seen before. The customer must exist (POST /customers).",
-    )
-    def post(self, request):
-        data = valid(self.InputSerializer, request.data)
-        customer = customer_or_404(value=data.pop("user_id"))
-        result = event_record(customer=customer, **data)
-        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(self.OutputSerializer(result.event).data, status=code)

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -20,7 +20,15 @@ from segments.services.imports import (
     import_job_create,
 )
 
-from ..base import ApiView, actor, get_or_404, segment_or_404, valid, valid_query
+from ..base import (
+    ApiView,
+    actor,
+    check_text,
+    get_or_404,
+    segment_or_404,
+    valid,
+    valid_query,
+)
 from ..errors import PayloadTooLarge
 
 # Room for the multipart envelope and the other fields around the file.
@@ -91,10 +99,13 @@ class SegmentImportsApi(ApiView):
         dry_run = serializers.BooleanField(required=False, default=False)
 
     def initial(self, request, *args, **kwargs):
-        check_upload_size(request)
-        if int(request.META.get("CONTENT_LENGTH") or 0) <= settings.API_MAX_BODY_BYTES:
+        if check_upload_size(request) <= settings.API_MAX_BODY_BYTES:
             return super().initial(request, *args, **kwargs)
-        # Too large to hash for Idempotency-Key: checked as any request, not replayed.
+        # Larger than ApiView takes, and too large to hash for Idempotency-Key: the
+        # same checks as any request otherwise, but no replay.
+        if request.method != "POST":
+            raise exceptions.MethodNotAllowed(request.method)
+        check_text(request, kwargs)
         return APIView.initial(self, request, *args, **kwargs)
 
     @extend_schema(
@@ -120,14 +131,20 @@ class SegmentImportsApi(ApiView):
         return Response(job_output(job), status=status.HTTP_202_ACCEPTED)
 
 
-def check_upload_size(request) -> None:
-    length = int(request.META.get("CONTENT_LENGTH") or 0)
+def check_upload_size(request) -> int:
+    """The body's length, refused (413) before it is read when the file cannot fit
+    the import limit."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise exceptions.ParseError("Content-Length is not a number.") from None
     limit = settings.IMPORT_MAX_FILE_BYTES
     if length > limit + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(
             f"The upload has {length:,} bytes; files up to {limit:,} bytes are "
             "imported. Split the file."
         )
+    return length
 
 
 class ImportDetailApi(ApiView):

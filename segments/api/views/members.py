@@ -1,5 +1,6 @@
 """Members of a segment: bulk adds and removes, Village's overrides, reads."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from drf_spectacular.utils import extend_schema
@@ -10,6 +11,8 @@ from segments.models import Membership, MembershipChange
 from segments.selectors import (
     customer_by_user,
     customers_by_ids,
+    explanation_rows,
+    membership_explain,
     segment_history,
     segment_member,
     segment_members,
@@ -31,7 +34,8 @@ from ..base import (
     valid,
     valid_query,
 )
-from ..serializers import IdField, IdsInput, IdTypeQuery, JsonObjectField
+from ..fields import IdField, JsonInput, JsonObjectField
+from ..serializers import IdsInput, IdTypeQuery
 
 
 def _customers(request):
@@ -112,7 +116,7 @@ class SegmentRemoveCustomersApi(ApiView):
 
 
 class SegmentStatusApi(ApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         user = IdField(help_text="The customer's id or email.")
         segment_id = serializers.IntegerField()
         user_status = serializers.ChoiceField(choices=["add", "block", "reset"])
@@ -213,23 +217,63 @@ class SegmentMembersApi(ApiView):
         return paginated(self, rows, MemberOutput)
 
 
+class ExplainedConditionOutput(serializers.Serializer):
+    depth = serializers.IntegerField(help_text="0 for the root group, 1 inside it...")
+    label = serializers.CharField()
+    matched = serializers.BooleanField()
+    value = serializers.CharField(help_text="The customer's value that decided it.")
+
+
+class EntryOutput(serializers.Serializer):
+    action = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    actor_label = serializers.CharField()
+    reference_id = serializers.CharField()
+    description = serializers.CharField()
+
+
+class ExplanationOutput(serializers.Serializer):
+    rules_match = serializers.BooleanField(
+        allow_null=True, help_text="null for a static segment"
+    )
+    is_test = serializers.BooleanField()
+    trigger_event_at = serializers.DateTimeField(
+        allow_null=True, source="trigger.timestamp", default=None
+    )
+    conditions = ExplainedConditionOutput(many=True)
+    entry = EntryOutput(allow_null=True, help_text="The change that put them in.")
+
+
+class MemberDetailQuery(IdTypeQuery):
+    explain = serializers.BooleanField(
+        default=False, help_text="Add why: each condition matched or not."
+    )
+
+
 class SegmentMemberDetailApi(ApiView):
     class OutputSerializer(serializers.Serializer):
         member = serializers.BooleanField()
         source = serializers.CharField(allow_null=True)
         override = serializers.ChoiceField(choices=Membership.Override.choices)
         joined_at = serializers.DateTimeField(allow_null=True)
+        explanation = ExplanationOutput(
+            required=False, help_text="With explain=true only."
+        )
 
     @extend_schema(
-        parameters=[IdTypeQuery],
+        parameters=[MemberDetailQuery],
         responses=OutputSerializer,
-        summary="Whether a customer is a member of a segment",
+        summary="Whether a customer is a member of a segment, and why",
     )
     def get(self, request, segment_id: int, customer_id: str):
         segment = segment_or_404(segment_id)
         customer = customer_in_path(request, customer_id)
         standing = segment_member(segment=segment, customer=customer)
-        return Response(self.OutputSerializer(standing).data)
+        if not valid_query(MemberDetailQuery, request)["explain"]:
+            return Response(self.OutputSerializer(standing).data)
+        why = membership_explain(segment=segment, customer=customer)
+        body = {**asdict(standing), "explanation": explanation_rows(why)}
+        return Response(self.OutputSerializer(body).data)
 
 
 class DayOutput(serializers.Serializer):

@@ -15,6 +15,7 @@ from segments.services import (
 )
 
 from ..base import ApiView, actor, segment_or_404, valid
+from ..fields import JsonInput, RulesField
 from ..serializers import MAX_IDS, CustomerInput, CustomerRefOutput
 
 
@@ -24,6 +25,7 @@ class SegmentOutput(serializers.Serializer):
     description = serializers.CharField()
     type = serializers.ChoiceField(choices=Segment.Type.choices)
     trigger_event = serializers.CharField()
+    exit_after_days = serializers.IntegerField(allow_null=True)
     archived = serializers.BooleanField()
     member_count = serializers.IntegerField(help_text="Members, test users included.")
     compute_state = serializers.ChoiceField(
@@ -60,7 +62,7 @@ def segment_answer(
 
 
 class SegmentsApi(ApiView):
-    class CreateInputSerializer(serializers.Serializer):
+    class CreateInputSerializer(JsonInput):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True)
         type = serializers.ChoiceField(
@@ -69,7 +71,15 @@ class SegmentsApi(ApiView):
         trigger_event = serializers.CharField(
             required=False, allow_blank=True, max_length=200
         )
-        rules = serializers.JSONField(
+        exit_after_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=36_500,
+            help_text="Event-triggered segments: members leave this many days "
+            "after entering (null: they stay).",
+        )
+        rules = RulesField(
             required=False,
             allow_null=True,
             help_text='The condition tree: {"match": "all"|"any"|"none", '
@@ -112,7 +122,7 @@ class SegmentsApi(ApiView):
 
 
 class SegmentDetailApi(ApiView):
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(JsonInput):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True)
         type = serializers.CharField(
@@ -121,7 +131,15 @@ class SegmentDetailApi(ApiView):
         trigger_event = serializers.CharField(
             required=False, allow_blank=True, max_length=200
         )
-        rules = serializers.JSONField(
+        exit_after_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            min_value=1,
+            max_value=36_500,
+            help_text="Event-triggered segments: members leave this many days "
+            "after entering (null: they stay).",
+        )
+        rules = RulesField(
             required=False, allow_null=True, help_text="Replaces the tree; null: none."
         )
         archived = serializers.BooleanField(required=False)
@@ -162,7 +180,7 @@ class ConditionCountOutput(serializers.Serializer):
 class SegmentPreviewApi(ApiView):
     scopes = {"POST": "read"}  # a read, posted because the tree is a body
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         type = serializers.ChoiceField(
             choices=Segment.Type.choices, default=Segment.Type.RULE
         )
@@ -173,7 +191,7 @@ class SegmentPreviewApi(ApiView):
             help_text="Event-triggered segments: the preview counts customers with a "
             "past event of this name for which the conditions hold.",
         )
-        rules = serializers.JSONField(help_text="The condition tree to try.")
+        rules = RulesField(help_text="The condition tree to try.")
         segment_id = serializers.IntegerField(
             required=False,
             help_text="The segment being edited, if any: its rules may not test it.",

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count
+from django.db.models import BigIntegerField, Count, QuerySet
+from django.db.models.functions import Cast
 
 from segments.models import (
     Customer,
@@ -31,6 +32,7 @@ PAGE = 1_000
 # The staged rows still to add have no kind yet.
 TO_ADD = ""
 ISSUE_KINDS = (RowKind.UNKNOWN, RowKind.BLOCKED, RowKind.DUPLICATE)
+# How a staged row's key finds its customer (c), per id type.
 _MATCH = {
     IdType.ID: "c.external_id = {t}.key",
     IdType.EMAIL: "c.email = {t}.key",
@@ -39,26 +41,28 @@ _MATCH = {
 
 
 def rows_classify(*, segment: Segment, id_type: str) -> None:
-    """Give each staged row its customer and its kind: duplicate of an earlier row,
-    unknown, blocked, already a member, or (no kind) to add."""
+    """Give each staged row its kind: duplicate of an earlier row, unknown, blocked,
+    already a member, or (no kind) to add. Each statement writes only the rows it
+    marks: in the common case, a file of new members, none."""
     customers = Customer._meta.db_table
     memberships = Membership._meta.db_table
     match = _MATCH[IdType(id_type)].format(t=TABLE)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TABLE} SET customer_id = c.id FROM {customers} c WHERE {match}"
-        )
-        cursor.execute(
-            f"UPDATE {TABLE} SET kind = %s WHERE EXISTS (SELECT 1 FROM {TABLE} e "
-            f"WHERE e.key = {TABLE}.key AND e.line < {TABLE}.line)",
+    statements: list[tuple[str, list[str | int]]] = [
+        (
+            f"UPDATE {TABLE} SET kind = %s FROM (SELECT key, MIN(line) AS first "
+            f"FROM {TABLE} GROUP BY key HAVING COUNT(*) > 1) d "
+            f"WHERE {TABLE}.key = d.key AND {TABLE}.line > d.first",
             [RowKind.DUPLICATE],
-        )
-    rows_mark_unknown()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TABLE} SET kind = CASE WHEN m.override = %s THEN %s ELSE %s END "
-            f"FROM {memberships} m WHERE m.segment_id = %s "
-            f"AND m.customer_id = {TABLE}.customer_id AND {TABLE}.kind = %s",
+        ),
+        (
+            f"UPDATE {TABLE} SET kind = %s WHERE kind = %s "
+            f"AND NOT EXISTS (SELECT 1 FROM {customers} c WHERE {match})",
+            [RowKind.UNKNOWN, TO_ADD],
+        ),
+        (
+            f"UPDATE {TABLE} SET kind = CASE WHEN m.override = %s THEN %s ELSE %s "
+            f"END FROM {memberships} m JOIN {customers} c ON c.id = m.customer_id "
+            f"WHERE m.segment_id = %s AND {match} AND {TABLE}.kind = %s",
             [
                 Membership.Override.BLOCK,
                 RowKind.BLOCKED,
@@ -66,18 +70,26 @@ def rows_classify(*, segment: Segment, id_type: str) -> None:
                 segment.pk,
                 TO_ADD,
             ],
-        )
-
-
-def rows_mark_unknown() -> None:
-    StagedRow.objects.filter(kind=TO_ADD, customer__isnull=True).update(
-        kind=RowKind.UNKNOWN
-    )
+        ),
+    ]
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
 def rows_count() -> Counter:
     counts = StagedRow.objects.values("kind").annotate(n=Count("line")).order_by()
     return Counter({row["kind"]: row["n"] for row in counts})
+
+
+def customers_to_add(*, id_type: str) -> QuerySet[Customer]:
+    """The customers of the rows still to add."""
+    keys = StagedRow.objects.filter(kind=TO_ADD)
+    if id_type == IdType.INTERNAL_ID:
+        ids = keys.annotate(id=Cast("key", BigIntegerField())).values("id")
+        return Customer.objects.filter(pk__in=ids)
+    field = "email" if id_type == IdType.EMAIL else "external_id"
+    return Customer.objects.filter(**{f"{field}__in": keys.values("key")})
 
 
 def customers_create_or_update(*, job: ImportJob, ctx: ChangeContext) -> int:
@@ -87,7 +99,7 @@ def customers_create_or_update(*, job: ImportJob, ctx: ChangeContext) -> int:
     customers were created."""
     created = 0
     for page in _pages(StagedRow.objects.exclude(kind=RowKind.DUPLICATE)):
-        changes: list[tuple[int | None, str, int]] = []
+        changes: list[tuple[str, int]] = []
         issues = []
         for row in page:
             if row.kind != RowKind.UNKNOWN and not row.data:
@@ -97,27 +109,26 @@ def customers_create_or_update(*, job: ImportJob, ctx: ChangeContext) -> int:
                     external_id=row.key, actor=ctx.actor, **_profile(row.data)
                 )
             except ValidationError as exc:
-                changes.append((None, RowKind.INVALID, row.line))
+                changes.append((RowKind.INVALID, row.line))
                 issues.append(_issue(job, row, exc))
                 continue
             if row.kind == RowKind.UNKNOWN:
-                created += 1
-                changes.append((result.customer.pk, TO_ADD, row.line))
+                created += result.created
+                changes.append((TO_ADD, row.line))
         _update_rows(changes)
         ImportIssue.objects.bulk_create(issues)
     return created
 
 
-def members_insert(*, segment: Segment, ctx: ChangeContext) -> int:
+def members_insert(*, segment: Segment, id_type: str, ctx: ChangeContext) -> int:
     """Add the rows still to add as members, with one history row each and their
     enrollments in live campaigns. Returns how many were added: a row someone else
     added meanwhile is left to them (ON CONFLICT DO NOTHING)."""
     by_hand = segment.type == Segment.Type.RULE
-    to_add = StagedRow.objects.filter(kind=TO_ADD)
     added = insert_from_select(
         Membership,
-        to_add,
-        columns={"customer": "customer_id"},
+        customers_to_add(id_type=id_type),
+        columns={"customer": "pk"},
         constants={
             "segment": segment,
             "source": ctx.actor.source,
@@ -130,12 +141,12 @@ def members_insert(*, segment: Segment, ctx: ChangeContext) -> int:
         },
         ignore_conflicts=True,
     )
-    # The rows this import inserted: the ones it staged, joined at its instant.
+    # The rows this import inserted: they carry its reference id and instant.
     rows = Membership.objects.filter(
         segment=segment,
+        reference_id=ctx.reference_id,
         joined_at=ctx.occurred_at,
         source=ctx.actor.source,
-        customer_id__in=to_add.values("customer_id"),
     )
     record_changes(ctx, rows, MembershipChange.Action.ENTERED, False, True)
     announce_entered(segment, rows, ctx.actor)
@@ -183,12 +194,8 @@ def _issue(job: ImportJob, row: StagedRow, exc: ValidationError) -> ImportIssue:
     )
 
 
-def _update_rows(changes: list[tuple[int | None, str, int]]) -> None:
+def _update_rows(changes: list[tuple[str, int]]) -> None:
     if not changes:
         return
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {TABLE} SET customer_id = COALESCE(%s, customer_id), kind = %s "
-            "WHERE line = %s",
-            changes,
-        )
+        cursor.executemany(f"UPDATE {TABLE} SET kind = %s WHERE line = %s", changes)

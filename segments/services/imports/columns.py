@@ -83,6 +83,11 @@ def find_columns(
     header: list[str], *, id_type: str | None, id_column: str = ""
 ) -> Columns:
     """The id column chosen by name, or found among the usual headers."""
+    if any(len(h) > MAX_ID_LENGTH for h in header):
+        raise refuse(
+            f"A header is longer than {MAX_ID_LENGTH} characters: the first row must "
+            "name the columns."
+        )
     names = [normalize(h) for h in header]
     duplicated = sorted({h for h in names if h and names.count(h) > 1})
     if duplicated:

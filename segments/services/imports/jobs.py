@@ -2,6 +2,7 @@
 run in the background, cancelled on request."""
 
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import IO
 
@@ -56,7 +57,7 @@ def import_job_create(
     file.seek(0)
     job = ImportJob(
         segment=segment,
-        filename=filename[:255],
+        filename=_printable(filename),
         size=_size(file),
         id_type=columns.id_type,
         id_column=table.header[columns.id_index],
@@ -64,7 +65,9 @@ def import_job_create(
         dry_run=dry_run,
         **_actor_fields(actor),
     )
-    job.file.save(filename, File(file, name=filename), save=False)
+    # Stored under a name of our own: the marketer's may be long or odd.
+    stored = f"{segment.pk}-{uuid.uuid4().hex}.{table.format}"
+    job.file.save(stored, File(file, name=stored), save=False)
     job.save()
     if queue:
         _queue(job)
@@ -141,7 +144,7 @@ def _run(job: ImportJob) -> None:
         for _ in _stage(job, table, columns, raw):
             if _cancelled(job):
                 return
-    staging_index()
+    staging_index(by_line=job.create_missing)
     _apply(job)
 
 
@@ -203,9 +206,13 @@ def _apply(job: ImportJob) -> None:
             job.created = apply.customers_create_or_update(job=job, ctx=ctx)
         counts = apply.rows_count()
         planned = counts[apply.TO_ADD]
-        added = 0 if job.dry_run else apply.members_insert(segment=job.segment, ctx=ctx)
+        added = 0 if job.dry_run else _members_insert(job, ctx)
         apply.issues_insert(job=job)
         _finish(job, counts, planned, added)
+
+
+def _members_insert(job: ImportJob, ctx: ChangeContext) -> int:
+    return apply.members_insert(segment=job.segment, id_type=job.id_type, ctx=ctx)
 
 
 def _finish(job: ImportJob, counts, planned: int, added: int) -> None:
@@ -258,6 +265,11 @@ def _check_size(file: IO[bytes]) -> None:
             f"The file has {size:,} bytes; the limit is {limit:,} bytes. "
             "Split it into smaller files."
         )
+
+
+def _printable(filename: str) -> str:
+    """The file's name as shown and stored: no control characters, 255 at most."""
+    return "".join(ch for ch in filename if ch.isprintable())[:255] or "upload"
 
 
 def _size(file) -> int:

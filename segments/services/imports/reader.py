@@ -173,13 +173,20 @@ def _xlsx_table(raw: IO[bytes]) -> Table:
             "The file looks like XLSX but cannot be opened; save it again from "
             "Excel as .xlsx or CSV."
         ) from exc
-    sheet = book.worksheets[0]
-    rows = (
-        (line, [_cell_text(v) for v in values])
-        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        if any(v not in (None, "") for v in values)
-    )
-    return Table("xlsx", "XLSX", [], rows)
+    return Table("xlsx", "XLSX", [], _xlsx_rows(book.worksheets[0]))
+
+
+def _xlsx_rows(sheet) -> Iterator[Row]:
+    line = 0
+    try:
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if any(v not in (None, "") for v in values):
+                yield line, [_cell_text(v) for v in values]
+    except Exception as exc:  # the sheet's XML is read as the rows are
+        raise refuse(
+            f"Row {line + 1} of the XLSX file cannot be read; save it again from "
+            "Excel as .xlsx or CSV."
+        ) from exc
 
 
 def _cell_text(value) -> str:

@@ -20,7 +20,7 @@ def staging_create() -> None:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {TABLE} (line bigint NOT NULL, "
             "key varchar(255) NOT NULL, data text NOT NULL DEFAULT '', "
-            "customer_id bigint NULL, kind varchar(10) NOT NULL DEFAULT '')"
+            "kind varchar(10) NOT NULL DEFAULT '')"
         )
 
 
@@ -40,13 +40,13 @@ def staging_load(rows: Iterable[tuple[int, str, str]]) -> None:
         )
 
 
-def staging_index() -> None:
-    """After loading: the lookups by key that classify the rows."""
+def staging_index(*, by_line: bool) -> None:
+    """After loading: statistics for the planner (hash joins, not loops), and the
+    index that pages through the rows one by one when `by_line`."""
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE INDEX {TABLE}_key ON {TABLE} (key, line)")
-        cursor.execute(f"CREATE UNIQUE INDEX {TABLE}_line ON {TABLE} (line)")
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {TABLE}")
+        if by_line:
+            cursor.execute(f"CREATE UNIQUE INDEX {TABLE}_line ON {TABLE} (line)")
+        cursor.execute(f"ANALYZE {TABLE}")
 
 
 def _copy(rows: Iterable[tuple[int, str, str]]) -> None:

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from segments.signals import members_changed
+
+        from .services import webhook_members_changed
+
+        members_changed.connect(
+            webhook_members_changed, dispatch_uid="webhooks.members_changed"
+        )
