@@ -3,6 +3,8 @@ changed. A batch is one transaction and one pass (customers locked and read
 together, events inserted together, each segment recomputed once); an event that
 is refused is reported by its position and the others are stored."""
 
+import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -10,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from segments.models import Customer, Event
@@ -198,26 +201,39 @@ class _Batch:
         )
 
     def _seen(self, new: dict[int, Event]) -> set[int]:
-        """Move each customer's last_seen_at to their latest event, in one update."""
+        """Move each customer's last_seen_at to their latest new event (never
+        back), in one UPDATE reading the events just stored."""
         latest: dict[int, datetime] = {}
         for event in new.values():
             latest[event.customer_id] = max(
                 event.timestamp, latest.get(event.customer_id, event.timestamp)
             )
-        moved = []
+        moved = {
+            c.pk
+            for c in self.customers.values()
+            if c.pk in latest
+            and (c.last_seen_at is None or latest[c.pk] > c.last_seen_at)
+        }
+        newest = (
+            Event.objects.filter(
+                customer=OuterRef("pk"), pk__in=[e.pk for e in new.values()]
+            )
+            .order_by("-timestamp")
+            .values("timestamp")[:1]
+        )
+        Customer.objects.filter(pk__in=moved).update(last_seen_at=Subquery(newest))
         for customer in self.customers.values():
-            when = latest.get(customer.pk)
-            if when and (customer.last_seen_at is None or when > customer.last_seen_at):
-                customer.last_seen_at = when
-                moved.append(customer)
-        Customer.objects.bulk_update(moved, ["last_seen_at"])
-        return {c.pk for c in moved}
+            if customer.pk in moved:
+                customer.last_seen_at = latest[customer.pk]
+        return moved
 
     def _record_outcomes(self, new: list[Event]) -> None:
         """What each customer's first new event changed, stored with it; their
-        later events in the batch changed nothing more of their own."""
+        later events in the batch changed nothing more of their own. One UPDATE
+        per distinct answer (most events of a batch share theirs)."""
         after = snapshot([c.pk for c in self.customers.values()])
         answered: set[int] = set()
+        same: dict[str, list[int]] = defaultdict(list)
         for event in new:
             first = event.customer_id not in answered
             answered.add(event.customer_id)
@@ -230,7 +246,9 @@ class _Batch:
                 "customer_created": first and event.customer_id in self.created,
                 **asdict(outcome),
             }
-        Event.objects.bulk_update(new, ["outcome"])
+            same[json.dumps(event.outcome, sort_keys=True)].append(event.pk)
+        for outcome_json, pks in same.items():
+            Event.objects.filter(pk__in=pks).update(outcome=json.loads(outcome_json))
 
 
 def _answer(event: Event, *, created: bool) -> EventIngested:

@@ -11,25 +11,19 @@ from segments.services import EventIngested, event_ingest, events_ingest
 
 from ..base import ApiView, actor, valid
 from ..errors import api_exception_handler
-from ..serializers import AliasedSerializer, IdField, JsonObjectField
+from ..serializers import AliasedSerializer, CustomerInput, IdField, JsonObjectField
 
 INGEST = {"POST": ApiKey.Scope.INGEST}
 
 
-class EventCustomerInput(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
-    phone = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=32
-    )
-    first_name = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=150
-    )
-    last_name = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=150
-    )
-    attributes = JsonObjectField(
-        required=False, help_text="Merged into the stored ones; null removes a key."
-    )
+class EventCustomerInput(CustomerInput):
+    """The customer's fields an event may set; the event's user_id is the id."""
+
+    id = None
+    substitutionTags = None
+
+    def validate(self, attrs):
+        return attrs
 
 
 class EventInput(AliasedSerializer):

@@ -1,0 +1,216 @@
+"""Event ingestion: batches through events_ingest beside a bare multi-row INSERT of
+the same events, single events from 8 concurrent clients, and the cost of segments
+that do not mention the event.
+
+Setup: 100 segments, of which 5 are triggered by the benchmark's event (and are the
+audience of a live campaign) and 5 are rule segments with a behaviour on it; a
+webhook endpoint takes every change (rows queued, not sent). Every batch event
+enters its (new to the segment) customer: memberships, history, enrollments and
+webhook rows are written. Then 900 more segments that do not mention the event are
+added and the batch run again.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/segments \\
+        .venv/bin/python bench/events.py
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segments_site.settings")
+os.environ.setdefault("WEBHOOKS_DELIVERY", "off")
+
+import django
+
+django.setup()
+
+from django.db import close_old_connections, connection, transaction  # noqa: E402
+from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from campaigns.services import campaign_create  # noqa: E402
+from segments.models import Customer, Event, Membership  # noqa: E402
+from segments.services import (  # noqa: E402
+    Actor,
+    event_ingest,
+    events_ingest,
+    segment_create,
+)
+from webhooks.models import WebhookEndpoint, WebhookMessage  # noqa: E402
+
+ACTOR = Actor.system("bench")
+NAME = "Sign Up"
+CLIENTS = 8
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--singles", type=int, default=50, help="per client")
+    args = parser.parse_args()
+    databases = setup_databases(verbosity=0, interactive=False)
+    try:
+        run(args)
+    finally:
+        teardown_databases(databases, verbosity=0)
+
+
+def run(args) -> None:
+    audience = make_segments(unrelated=90)
+    campaign_create(name="Welcome", status="active", segments=audience, actor=ACTOR)
+    WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/", event_types=["segment.entered", "segment.left"]
+    )
+    print(f"{connection.vendor}: batches of {args.batch}, {args.rounds} rounds")
+    ingest_100, insert = batch_rounds(args, "a")
+    report_batch("100 segments", ingest_100, insert, args.batch)
+    p99 = concurrent_singles(args.singles)
+    print(f"8 clients, single events: p99 {p99 * 1000:.1f} ms event -> committed")
+    make_segments(unrelated=900, prefix="more")
+    ingest_1000, _ = batch_rounds(args, "b")
+    report_batch("1,000 segments", ingest_1000, insert, args.batch)
+    change = statistics.median(ingest_1000) / statistics.median(ingest_100) - 1
+    print(f"100 -> 1,000 unrelated segments: batch time {change:+.1%}")
+    print(
+        f"rows: {Event.objects.count()} events, {Membership.objects.count()} "
+        f"memberships, {WebhookMessage.objects.count()} webhook messages"
+    )
+
+
+def make_segments(*, unrelated: int, prefix: str = "seg") -> list:
+    """5 triggered + 5 behaviour segments (first call), and unrelated ones."""
+    made = []
+    if prefix == "seg":
+        for i in range(5):
+            made.append(
+                segment_create(
+                    name=f"trigger {i}",
+                    type="event",
+                    trigger_event=NAME,
+                    rules={
+                        "conditions": [
+                            {
+                                "field": "event.plan",
+                                "operator": "equals",
+                                "value": "pro",
+                            }
+                        ]
+                    },
+                    actor=ACTOR,
+                )
+            )
+            rules = {
+                "conditions": [{"event": NAME, "operator": "at_least", "value": 1}]
+            }
+            segment_create(name=f"behaviour {i}", type="rule", rules=rules, actor=ACTOR)
+    for i in range(unrelated):
+        rules = {
+            "match": "any",
+            "conditions": [
+                {"field": "attributes.plan", "operator": "equals", "value": f"p{i}"},
+                {"event": f"other {i}", "operator": "at_least", "value": 2},
+            ],
+        }
+        segment_create(name=f"{prefix} {i}", type="rule", rules=rules, actor=ACTOR)
+    return made
+
+
+def new_customers(count: int, tag: str) -> list[str]:
+    ids = [f"{tag}-{uuid.uuid4().hex[:12]}" for _ in range(count)]
+    Customer.objects.bulk_create(
+        [Customer(external_id=i, attributes={"plan": "free"}) for i in ids],
+        batch_size=5000,
+    )
+    return ids
+
+
+def batch_rounds(args, tag: str) -> tuple[list[float], list[float]]:
+    ingest, insert = [], []
+    for _ in range(args.rounds):
+        ids = new_customers(args.batch, tag)
+        events = [
+            {"user_id": i, "name": NAME, "properties": {"plan": "pro"},
+             "message_id": f"m-{i}"}
+            for i in ids
+        ]  # fmt: skip
+        started = time.perf_counter()
+        result = events_ingest(actor=ACTOR, events=events)
+        ingest.append(time.perf_counter() - started)
+        assert len(result.accepted) == args.batch, result.rejected
+        insert.append(bare_insert(ids))
+    return ingest, insert
+
+
+def bare_insert(ids: list[str]) -> float:
+    """The same events, one multi-row INSERT, no checks, in a rolled-back
+    transaction (so the next rounds see the same table)."""
+    pks = dict(
+        Customer.objects.filter(external_id__in=ids).values_list("external_id", "pk")
+    )
+    now = timezone.now()
+    rows = [(pks[i], NAME, '{"plan": "pro"}', now, now, f"x-{i}", "{}") for i in ids]
+    sql = (
+        "INSERT INTO segments_event (customer_id, name, properties, timestamp, "
+        "received_at, message_id, outcome) VALUES "
+        + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+    )
+    params = [value for row in rows for value in row]
+    started = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def concurrent_singles(per_client: int) -> float:
+    """Each client sends its events one at a time; latency is the call's time,
+    which ends with the commit of the event, memberships and enrollments."""
+    ids = new_customers(CLIENTS * per_client, "s")
+    latencies: list[float] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(mine: list[str]) -> None:
+        try:
+            barrier.wait()
+            for user_id in mine:
+                started = time.perf_counter()
+                event_ingest(
+                    actor=ACTOR, user_id=user_id, name=NAME, properties={"plan": "pro"}
+                )
+                with lock:
+                    latencies.append(time.perf_counter() - started)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [
+        threading.Thread(target=client, args=(ids[c::CLIENTS],)) for c in range(CLIENTS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return latencies[int(len(latencies) * 0.99) - 1]
+
+
+def report_batch(label: str, ingest: list[float], insert: list[float], n: int):
+    i, b = statistics.median(ingest), statistics.median(insert)
+    print(
+        f"{label}: events_ingest {i * 1000:.0f} ms ({n / i:,.0f} events/s), "
+        f"bare INSERT {b * 1000:.0f} ms ({n / b:,.0f} events/s), ratio {i / b:.1f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()
