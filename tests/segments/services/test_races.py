@@ -8,7 +8,7 @@ import pytest
 from django.db import close_old_connections, connection
 
 from campaigns.models import Campaign, Enrollment
-from campaigns.services import campaign_create
+from campaigns.services import campaign_create, campaign_update
 from segments.models import (
     Customer,
     Event,
@@ -17,8 +17,9 @@ from segments.models import (
     MembershipChange,
     Segment,
 )
-from segments.services import Actor, segment_create
+from segments.services import Actor, segment_create, segment_members_add
 from tests.api.conftest import client_for, new_key
+from tests.factories import CustomerFactory
 from tests.markers import requires_postgres
 
 ROUNDS = 20
@@ -165,3 +166,32 @@ def test_erasure_racing_writes__never_5xx__erasure_complete(api, system):
             )
             assert not stored.exists()
         assert not Membership.objects.filter(customer__isnull=True).exists()
+
+
+def test_member_add_racing_campaign_update__no_deadlock(system):
+    # Given a live campaign on S1 and customers already in S2
+    s1, s2 = (
+        segment_create(name=name, type=Segment.Type.STATIC, actor=system)
+        for name in ("S1", "S2")
+    )
+    campaign = campaign_create(
+        name="Spring", status="active", segments=[s1], actor=system
+    )
+    for _ in range(ROUNDS):
+        customer = CustomerFactory()
+        segment_members_add(segment=s2, customers=[customer], actor=system)
+        campaign_update(campaign=campaign, segments=[s1], actor=system)
+
+        # When one request adds them to S1 while another gives the campaign S2
+        answers = race(
+            lambda c=customer: segment_members_add(
+                segment=s1, customers=[c], actor=system
+            ),
+            lambda: campaign_update(
+                campaign=Campaign.objects.get(), segments=[s1, s2], actor=system
+            ),
+        )
+
+        # Then both finish (each waits for the other's locks, none deadlocks)
+        assert not [a for a in answers if isinstance(a, Exception)], answers
+        assert Enrollment.objects.filter(customer=customer).count() == 1
