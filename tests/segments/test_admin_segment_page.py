@@ -142,3 +142,11 @@ def test_membership_add__saved__back_to_its_segment(alice, static_segment, custo
     )
 
     assert response.url == page_url(static_segment)
+
+
+def test_segment_page__import_export__buttons_to_the_csv_pages(alice, static_segment):
+    response = alice.get(page_url(static_segment))
+
+    for name in ("import_members", "export_members"):
+        url = reverse(f"admin:segments_segment_{name}", args=[static_segment.pk])
+        assert f'href="{url}"' in response.text
