@@ -42,11 +42,14 @@ def csv_chunks(rows: Iterable[list[str]], batch: int = 1_000) -> Iterator[bytes]
 
 def xlsx_file(rows: Iterable[list[str]]) -> IO[bytes]:
     from openpyxl import Workbook  # only XLSX exports need it
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("members")
     for row in rows:
-        sheet.append(row)
+        # XLSX cannot hold most control characters (openpyxl refuses the cell): they
+        # are left out, where a CSV keeps them.
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row])
     # Handed to the response, which closes it once sent.
     out = tempfile.SpooledTemporaryFile(max_size=MEMORY_BYTES)  # noqa: SIM115
     book.save(out)
