@@ -71,8 +71,10 @@ def claim(request) -> IdempotentRequest:
         )
     fields = {
         "method": request.method,
-        "path": request.get_full_path(),
-        "body_hash": hashlib.sha256(request.body).hexdigest(),
+        # Hashed like the body: a path may name a customer, and erasure must leave
+        # nothing that does (the stored answers are scrubbed by the erasure itself).
+        "path": _sha256(request.get_full_path().encode()),
+        "body_hash": _sha256(request.body),
     }
     expired = timezone.now() - REPLAY_WINDOW
     mine = IdempotentRequest.objects.filter(api_key=request.auth, key=key)
@@ -86,10 +88,14 @@ def claim(request) -> IdempotentRequest:
         first = mine.get()
     if any(getattr(first, name) != value for name, value in fields.items()):
         raise Unprocessable(
-            f"This {HEADER} was first used for {first.method} {first.path}; a retry "
-            "must send the same method, path and body. Use a new key for a new request."
+            f"This {HEADER} was first used for another request; a retry must send "
+            "the same method, path and body. Use a new key for a new request."
         )
     raise Replay(first)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def store(record: IdempotentRequest, response) -> None:

@@ -13,6 +13,7 @@ class IdempotentRequest(models.Model):
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
+    # SHA-256 of the path and query: a path may name a customer.
     path = models.CharField(max_length=2000)
     # SHA-256 of the request body: the same key with another body is refused.
     body_hash = models.CharField(max_length=64)
