@@ -13,7 +13,7 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models, router, transaction
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpResponseRedirect
@@ -72,6 +72,12 @@ class ServiceForm(forms.ModelForm):
                 self.result = self.perform(self)
         except ValidationError as exc:
             add_service_errors(self, exc)
+        except ObjectDoesNotExist:
+            # Deleted by another request while this one ran (the service said so).
+            name = self._meta.model._meta.verbose_name
+            self.add_error(
+                None, f"This {name} was deleted meanwhile; nothing was saved."
+            )
 
 
 class ServiceAdmin(admin.ModelAdmin):

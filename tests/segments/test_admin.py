@@ -352,6 +352,24 @@ def test_segment_change__new_rules__tree_replaced(admin_client, rule_segment):
     assert rule_to_dict(segment_rule_spec(segment=rule_segment)) == PRO_PLAN
 
 
+def test_segment_change__deleted_meanwhile__form_error_not_500(
+    admin_client, rule_segment, monkeypatch
+):
+    # Given a request that deletes the segment while this form is being saved
+    def deleted(**kwargs):
+        raise Segment.DoesNotExist(f"Segment {rule_segment.pk} no longer exists.")
+
+    monkeypatch.setattr("segments.admin.segments.segment_update", deleted)
+
+    response = admin_client.post(
+        url("segment_change", rule_segment.pk),
+        segment_form(rule_segment, description="Paying"),
+    )
+
+    assert response.status_code == 200
+    assert "was deleted meanwhile" in response.content.decode()
+
+
 def test_segment_change__rules_as_they_were__tree_left_alone(
     admin_client, rule_segment
 ):
