@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
 
 from segments.admin.base import ChangedByActionsMixin, ServiceAdmin, ServiceForm, fresh
 from segments.services import Actor
@@ -22,28 +24,56 @@ admin.site.dashboard_counters.append(
 )
 
 
+AUDIENCE_HELP = (
+    "While the campaign is live, a customer who enters one of these segments is "
+    "enrolled. Leaving a segment does not end an enrollment: a campaign, once "
+    "started for a customer, runs its course. A customer removed from the campaign "
+    "stays out until added back here."
+)
+
+
 class CampaignForm(ServiceForm):
     class Meta:
         model = Campaign
         fields = FIELDS
+        help_texts = {"segments": AUDIENCE_HELP}
 
 
 @admin.register(Campaign)
 class CampaignAdmin(ServiceAdmin):
     form = CampaignForm
-    list_display = ("name", "status", "audience", "enrolled", "starts_at", "ends_at")
+    list_display = (
+        "name",
+        "status",
+        "audience",
+        "enrolled",
+        "removed",
+        "starts_at",
+        "ends_at",
+    )
     list_filter = ("status",)
     search_fields = ("name",)
     date_hierarchy = "created_at"
     autocomplete_fields = ("segments",)
-    readonly_fields = ("enrolled", "created_by", "created_at", "updated_at")
+    readonly_fields = (
+        "enrolled",
+        "removed",
+        "customers",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
 
     def get_queryset(self, request):
         active = Q(enrollments__status=Enrollment.Status.ACTIVE)
+        removed = Q(enrollments__status=Enrollment.Status.REMOVED)
         return (
             super()
             .get_queryset(request)
-            .annotate(enrolled_count=Count("enrollments", filter=active))
+            .annotate(
+                enrolled_count=Count("enrollments", filter=active),
+                removed_count=Count("enrollments", filter=removed),
+            )
             .prefetch_related("segments")
             # Meta.ordering does not apply to an aggregating query: ask for it again.
             .order_by(*Campaign._meta.ordering)
@@ -59,6 +89,23 @@ class CampaignAdmin(ServiceAdmin):
     @admin.display(description="enrolled", ordering="enrolled_count")
     def enrolled(self, obj):
         return obj.enrolled_count
+
+    @admin.display(description="removed", ordering="removed_count")
+    def removed(self, obj):
+        return obj.removed_count
+
+    @admin.display(description="customers")
+    def customers(self, obj):
+        enrollments = reverse("admin:campaigns_enrollment_changelist")
+        add = reverse("admin:campaigns_enrollment_add")
+        return format_html(
+            '<a href="{}?campaign__id__exact={}">Enrollments</a> &middot; '
+            '<a href="{}?campaign={}">Add a customer</a>',
+            enrollments,
+            obj.pk,
+            add,
+            obj.pk,
+        )
 
     def perform(self, request, form):
         data, actor = form.cleaned_data, Actor.admin(request.user)

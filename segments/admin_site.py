@@ -16,9 +16,10 @@ from segments.selectors import (
     segments_growing,
 )
 
-# Apps and models in the order a marketer looks for them; the rest (users and
-# groups) come after, out of the way.
-APP_ORDER = ("segments", "campaigns")
+# Apps and models in the order a marketer looks for them, other apps after them,
+# users and groups last, out of the way.
+APP_ORDER = ("segments", "campaigns", "webhooks")
+LAST_APPS = ("auth",)
 MODEL_ORDER = (
     "Segment",
     "Campaign",
@@ -49,7 +50,12 @@ class SegmentsAdminSite(admin.AdminSite):
 
     def get_app_list(self, request, app_label=None):
         apps = super().get_app_list(request, app_label)
-        apps.sort(key=lambda app: _rank(APP_ORDER, app["app_label"]))
+        apps.sort(
+            key=lambda app: (
+                app["app_label"] in LAST_APPS,
+                _rank(APP_ORDER, app["app_label"]),
+            )
+        )
         for app in apps:
             app["models"].sort(key=lambda m: _rank(MODEL_ORDER, m["object_name"]))
         return apps

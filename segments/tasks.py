@@ -4,7 +4,7 @@ from celery import shared_task
 
 from segments.services.compute import segment_compute_run, segments_refresh_due
 from segments.services.event_segments import segments_members_expire
-from segments.services.imports import import_job_run
+from segments.services.imports import import_job_run, imports_purge
 
 
 @shared_task
@@ -20,6 +20,11 @@ def refresh_segments() -> None:
 @shared_task
 def run_import(job_id: int) -> None:
     import_job_run(job_id=job_id)
+
+
+@shared_task
+def purge_imports() -> None:
+    imports_purge()
 
 
 @shared_task

@@ -142,6 +142,10 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
 # Member imports (docs/imports.md): larger files are refused before they are parsed.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=200 * 1024 * 1024)
+# A preview's file waits this long for its confirmation; a job queued or running
+# longer is taken as lost (its worker stopped) and marked failed.
+IMPORT_PREVIEW_KEEP_SECONDS = env.int("IMPORT_PREVIEW_KEEP_SECONDS", default=86400)
+IMPORT_TIMEOUT_SECONDS = env.int("IMPORT_TIMEOUT_SECONDS", default=4 * 3600)
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "segments.api.schema.ApiSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["segments.api.auth.ApiKeyAuthentication"],
@@ -168,6 +172,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Request bodies get components of their own, so that they can declare what
+    # only applies to input (a non-blank string has minLength 1).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1: JSON Schema proper, so key names and null can be described.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "segments.api.schema.add_json_components",
+        "segments.api.schema.add_text_patterns",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "EnrollmentStatusEnum": ["active", "removed", "not_enrolled"],
@@ -187,6 +201,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "segments.tasks.refresh_segments",
         "schedule": env.int("SEGMENTS_REFRESH_SECONDS", default=900),
     },
+    # Import files no longer needed, import jobs whose worker was lost.
+    "purge-imports": {"task": "segments.tasks.purge_imports", "schedule": 3600},
     # Event-triggered segments with exit_after_days: members past it leave.
     "expire-segment-members": {
         "task": "segments.tasks.expire_segment_members",

@@ -12,6 +12,13 @@ def admin_user(db):
 
 
 @pytest.fixture
+def alice(client, admin_user):
+    """The test client, logged in to the admin as alice."""
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
 def actor(admin_user):
     return Actor.admin(admin_user)
 

@@ -23,12 +23,8 @@ from segments.api.base import (
     get_or_404,
     valid,
 )
-from segments.api.serializers import (
-    CustomerOutput,
-    IdField,
-    IdTypeQuery,
-    SegmentRefOutput,
-)
+from segments.api.fields import IdField, JsonInput
+from segments.api.serializers import CustomerOutput, IdTypeQuery, SegmentRefOutput
 from segments.models import Segment
 from segments.selectors import customer_segments
 from segments.services import customer_erase
@@ -55,7 +51,7 @@ class CampaignOutput(serializers.Serializer):
         return campaign.is_live()
 
 
-class CampaignInput(serializers.Serializer):
+class CampaignInput(JsonInput):
     """Fields of a campaign; `partial` in the context for a change."""
 
     name = serializers.CharField(max_length=200)
@@ -164,7 +160,7 @@ def enrollment_answer(campaign, customer, code=status.HTTP_200_OK) -> Response:
 
 
 class CampaignUsersApi(ApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         user_id = IdField(help_text="The customer's id.")
 
     @extend_schema(

@@ -1,11 +1,35 @@
+import json
+from functools import partial
+
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.urls import path
 
 from segments.models import Customer, Event
-from segments.selectors import customer_segments
+from segments.selectors import customer_profile, customer_segments
 from segments.services import Actor, customer_erase, customer_upsert
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm
+from .ingestion import ingestion_view
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def profile_context(customer: Customer) -> dict:
+    profile = customer_profile(customer=customer)
+    return {
+        "profile": profile,
+        "attributes": [(k, _json(v)) for k, v in sorted(customer.attributes.items())],
+        "events": [(event, _json(event.properties)) for event in profile.events],
+        # Through the reverse relation: segments does not import campaigns.
+        "enrollments": list(
+            customer.enrollments.select_related("campaign").order_by("-enrolled_at")
+        ),
+    }
+
 
 PROFILE_FIELDS = ("email", "phone", "first_name", "last_name")
 
@@ -45,6 +69,21 @@ class CustomerAdmin(ServiceAdmin):
     def segments(self, obj):
         return ", ".join(s.name for s in customer_segments(customer=obj)) or "-"
 
+    def get_search_results(self, request, queryset, search_term):
+        # An exact id or email first: one index lookup, where the broad search
+        # below scans the table.
+        term = search_term.strip()
+        exact = queryset.filter(Q(external_id=term) | Q(email=term.lower()))
+        if term and exact.exists():
+            return exact, False
+        return super().get_search_results(request, queryset, search_term)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        if customer is not None:
+            extra_context = {**profile_context(customer), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def perform(self, request, form):
         data = form.cleaned_data
         adding = form.instance.pk is None
@@ -73,7 +112,7 @@ class CustomerAdmin(ServiceAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdmin):
-    """Events arrive through the API."""
+    """Events arrive through the API; the ingestion page shows them live."""
 
     list_display = ("name", "customer", "timestamp", "received_at", "message_id")
     list_filter = ("name",)
@@ -82,3 +121,10 @@ class EventAdmin(ReadOnlyAdmin):
     date_hierarchy = "timestamp"
     list_select_related = ("customer",)
     show_full_result_count = False
+
+    def get_urls(self):
+        live = self.admin_site.admin_view(partial(ingestion_view, self))
+        return [
+            path("live/", live, name="segments_event_live"),
+            *super().get_urls(),
+        ]

@@ -178,7 +178,8 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     def render_change_form(
         self, request, context, add=False, change=False, form_url="", obj=None
     ):
-        context["rule_catalog"] = rule_catalog(exclude_segment=obj)
+        if obj is None or obj.type != Segment.Type.STATIC:  # static: no rules
+            context["rule_catalog"] = rule_catalog(exclude_segment=obj)
         # Through the reverse relation: segments does not import campaigns.
         context["live_campaigns"] = list(obj.campaigns.live()) if obj else []
         return super().render_change_form(request, context, add, change, form_url, obj)

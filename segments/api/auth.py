@@ -31,10 +31,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = _sent_key(request)
         if key is None:
             return None
-        # A key is printable ASCII: anything else is no key of ours, and must not
-        # reach the database (a NUL cannot be stored in PostgreSQL's text).
-        usable = key.isascii() and key.isprintable()
-        api_key = api_key_authenticate(key=key) if usable else None
+        api_key = api_key_authenticate(key=key)
         if api_key is None:
             raise exceptions.AuthenticationFailed(
                 "This API key is unknown, revoked or expired."

@@ -17,7 +17,8 @@ from segments.services import Actor
 
 from . import idempotency
 from .errors import PayloadTooLarge
-from .serializers import TEXT_PROBLEM, IdTypeQuery, bad_text
+from .fields import TEXT_PROBLEM, bad_text
+from .serializers import IdTypeQuery
 
 
 class ApiView(APIView):

@@ -15,7 +15,7 @@ from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 from rest_framework.settings import api_settings
 
-from .serializers import TEXT_PROBLEM, bad_text
+from .fields import TEXT_PROBLEM, bad_text
 
 # The deepest body the API takes: a rule tree at SEGMENT_RULES_MAX_DEPTH (two levels
 # per group, a few more for the body and a condition's list value), and customers'

@@ -1,80 +1,15 @@
 """Serializers more than one view uses: ids, customers and their Segmenter aliases.
 Each view keeps its own Input/Output serializers nested in it."""
 
-import re
 from typing import Any
 
 from rest_framework import serializers
 
 from segments.selectors import IdType
 
+from .fields import CustomerIdField, IdField, JsonInput, JsonObjectField, JsonValueField
+
 MAX_IDS = 10_000
-MAX_ID_LENGTH = 255
-# attributes, properties, metadata: JSON objects of a bounded shape (docs/api.md).
-JSON_MAX_DEPTH = 10
-JSON_MAX_KEYS = 500
-JSON_MAX_KEY_LENGTH = 255
-
-# Text neither the databases nor the JSON renderer can take back.
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
-TEXT_PROBLEM = (
-    "Text may not contain NUL (\\u0000) or unpaired surrogate "
-    "(\\ud800-\\udfff) characters."
-)
-
-
-def bad_text(text: str) -> bool:
-    return _BAD_TEXT.search(text) is not None
-
-
-def json_shape_problem(value: Any) -> str | None:
-    """Why this JSON value is too deep or too wide, or None. Iterative: a value
-    can be as deep as the parser lets through."""
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, dict | list):
-            continue
-        if depth > JSON_MAX_DEPTH:
-            return f"Nested deeper than {JSON_MAX_DEPTH} levels; flatten it."
-        if isinstance(node, dict):
-            if len(node) > JSON_MAX_KEYS:
-                return f"More than {JSON_MAX_KEYS} keys in one object."
-            if any(len(key) > JSON_MAX_KEY_LENGTH for key in node):
-                return f"A key is longer than {JSON_MAX_KEY_LENGTH} characters."
-            node = list(node.values())
-        stack.extend((child, depth + 1) for child in node)
-    return None
-
-
-class BoundedJsonMixin:
-    def to_internal_value(self, data):
-        data = super().to_internal_value(data)  # type: ignore[misc]
-        problem = json_shape_problem(data)
-        if problem:
-            raise serializers.ValidationError(problem)
-        return data
-
-
-class JsonObjectField(BoundedJsonMixin, serializers.DictField):
-    """A JSON object of at most JSON_MAX_DEPTH levels and JSON_MAX_KEYS keys each."""
-
-
-class JsonValueField(BoundedJsonMixin, serializers.JSONField):
-    """Any JSON value, bounded as JsonObjectField."""
-
-
-class IdField(serializers.CharField):
-    """A customer id as integrations send it: text, or a number taken as text."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", MAX_ID_LENGTH)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, str | int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class IdTypeQuery(serializers.Serializer):
@@ -86,12 +21,13 @@ class IdTypeQuery(serializers.Serializer):
     )
 
 
-class IdsInput(serializers.Serializer):
+class IdsInput(JsonInput):
     """Customers named by id, for the bulk member calls; `id_type` in the context."""
 
     ids = serializers.ListField(
         child=IdField(),
         allow_empty=False,
+        min_length=1,
         max_length=MAX_IDS,
         error_messages={
             "max_length": f"At most {MAX_IDS:,} ids per request; split the list."
@@ -116,7 +52,7 @@ class IdsInput(serializers.Serializer):
         return ids
 
 
-class AliasedSerializer(serializers.Serializer):
+class AliasedSerializer(JsonInput):
     """Takes other products' names for fields: `aliases` maps alias -> field."""
 
     aliases: dict[str, str] = {}
@@ -134,7 +70,7 @@ class AliasedSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class TagSerializer(serializers.Serializer):
+class TagSerializer(JsonInput):
     tag = serializers.CharField()
     value = JsonValueField(allow_null=True)
 
@@ -153,7 +89,9 @@ class CustomerInput(AliasedSerializer):
         "lastName": "last_name",
     }
 
-    id = IdField(help_text="The customer's id in your systems (Segmenter: externalId).")
+    id = CustomerIdField(
+        help_text='The customer\'s id in your systems (Segmenter: externalId); no "/".'
+    )
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
     phone = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, max_length=32

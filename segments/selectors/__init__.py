@@ -41,6 +41,10 @@ from .exports import (
 from .overview import (
     segments_with_figures,
 )
+from .profile import (
+    CustomerProfile,
+    customer_profile,
+)
 from .rules import (
     ConditionCount,
     SegmentPreview,
@@ -71,6 +75,7 @@ __all__ = [
     "STATS_DAYS",
     "ConditionCount",
     "CustomerLookup",
+    "CustomerProfile",
     "DayStats",
     "EventNameCounts",
     "ExplainedNode",
@@ -85,6 +90,7 @@ __all__ = [
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
+    "customer_profile",
     "customer_segments",
     "customers_by_ids",
     "dashboard_counts",

@@ -72,7 +72,10 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:
     """The usable key matching this clear key, or None (unknown, revoked, expired)."""
-    parts = (key or "").split("_", 2)
+    key = key or ""
+    if not key.isascii() or not key.isprintable():
+        return None  # no key of ours; a NUL could not even be looked up in PostgreSQL
+    parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
     api_key = ApiKey.objects.filter(prefix=parts[1]).first()

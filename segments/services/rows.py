@@ -27,8 +27,12 @@ def row_lock[M: Model](instance: M, *, label: Any = None) -> M:
     """Lock the instance's row until the transaction ends and read it anew into the
     instance, which is returned. `label` names it in the error (default: its id)."""
     model = type(instance)
+    # FOR NO KEY UPDATE: it keeps out deletes and other writers of this row, but not
+    # inserts of rows referring to it (their foreign key check takes a KEY SHARE
+    # lock), so that adding a member never deadlocks with changing its campaign.
+    locked = model._base_manager.select_for_update(no_key=True)
     try:
-        instance.refresh_from_db(from_queryset=model._base_manager.select_for_update())
+        instance.refresh_from_db(from_queryset=locked)
     except ObjectDoesNotExist:
         raise row_gone(model, instance.pk if label is None else label) from None
     return instance

@@ -288,3 +288,39 @@ def test_headers__idempotency_key_not_printable_ascii_or_too_long__400(api, worl
 
     assert_error(response, 400, field="Idempotency-Key")
     assert not Customer.objects.filter(external_id="u4").exists()
+
+
+WRONG_TYPES = [
+    ("post", "/customers", {"id": "u5", "first_name": -805}, "first_name"),
+    ("post", "/customers", {"id": True}, "id"),
+    ("post", "/events", {"user_id": "u1", "name": 7}, "name"),
+    (
+        "post",
+        "/segments/status",
+        {"user": "u1", "segment_id": "{segment}", "user_status": "add"},
+        "segment_id",
+    ),
+    ("patch", "/segments/{segment}", {"archived": "yes"}, "archived"),
+    ("post", "/segments/preview", {"rules": {}, "sample_size": "5"}, "sample_size"),
+    ("post", "/campaigns", {"name": "C", "segment_ids": ["{segment}"]}, "segment_ids"),
+    (
+        "post",
+        "/segments/{segment}/add_customers",
+        {"ids": ["u1"], "reference_id": 1},
+        "reference_id",
+    ),
+]
+
+
+@pytest.mark.parametrize("method, path, body, field", WRONG_TYPES)
+def test_json_types__other_than_declared__400_not_coerced(
+    api, world, method, path, body, field
+):
+    # "1" for 1, 1 for "1", "yes" for true: the schema says otherwise, so does the API
+    before = counts()
+    text = json.dumps(body).replace("{segment}", str(world["segment"]))
+
+    response = send(api, world, method, path, text)
+
+    assert_error(response, 400, field=field)
+    assert counts() == before

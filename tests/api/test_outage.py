@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.markers import requires_postgres
+from tests.markers import postgres_pass
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BINS = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
@@ -31,7 +31,8 @@ OUTAGES = 2
 OUTAGE_SECONDS = 3
 EVENTS_BETWEEN = 30  # events sent before, between and after the outages
 
-pytestmark = requires_postgres
+# Run once, in the PostgreSQL pass of the suite: the cluster is its own either way.
+pytestmark = postgres_pass
 
 
 def free_port() -> int:

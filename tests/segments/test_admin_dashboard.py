@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,12 +20,6 @@ from tests.factories import CustomerFactory, EventFactory
 SEGMENTS_LIST = reverse("admin:segments_segment_changelist")
 
 
-@pytest.fixture
-def client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def add_members(segment, actor, n):
     customers = CustomerFactory.create_batch(n)
     segment_members_add(segment=segment, customers=customers, actor=actor)
@@ -38,7 +31,7 @@ def row_of(response, segment):
 
 
 def test_index__data__shows_counts_growth_and_recent_activity(
-    client, static_segment, actor
+    alice, static_segment, actor
 ):
     # Given three members, a live campaign and an event received just now
     add_members(static_segment, actor, 3)
@@ -47,7 +40,7 @@ def test_index__data__shows_counts_growth_and_recent_activity(
     )
     EventFactory(customer=Customer.objects.first())
 
-    response = client.get(reverse("admin:index"))
+    response = alice.get(reverse("admin:index"))
 
     counts = response.context["counts"]
     assert counts == {
@@ -63,7 +56,7 @@ def test_index__data__shows_counts_growth_and_recent_activity(
     assert "VIP list" in response.text
 
 
-def test_index__failed_and_stuck_computations__listed(client, rule_segment, actor):
+def test_index__failed_and_stuck_computations__listed(alice, rule_segment, actor):
     State = Segment.ComputeState
     Segment.objects.filter(pk=rule_segment.pk).update(
         compute_state=State.FAILED, compute_error="division by zero"
@@ -81,23 +74,23 @@ def test_index__failed_and_stuck_computations__listed(client, rule_segment, acto
         compute_started_at=timezone.now(),
     )
 
-    response = client.get(reverse("admin:index"))
+    response = alice.get(reverse("admin:index"))
 
     assert response.context["in_trouble"] == [rule_segment, stuck]
     assert "division by zero" in response.text
 
 
-def test_index__navigation__segments_campaigns_auth_then_webhooks(client):
-    response = client.get(reverse("admin:index"))
+def test_index__navigation__segments_campaigns_first_auth_last(alice):
+    response = alice.get(reverse("admin:index"))
 
     labels = [app["app_label"] for app in response.context["app_list"]]
-    assert labels == ["segments", "campaigns", "auth", "webhooks"]
+    assert labels == ["segments", "campaigns", "webhooks", "auth"]
     models = [m["object_name"] for m in response.context["app_list"][0]["models"]]
     assert models[:2] == ["Segment", "Membership"]
 
 
 def test_segment_list__test_users_and_blocks__left_out_as_in_stats(
-    client, static_segment, actor
+    alice, static_segment, actor
 ):
     # Given two members, a test user and a blocked customer
     add_members(static_segment, actor, 2)
@@ -112,7 +105,7 @@ def test_segment_list__test_users_and_blocks__left_out_as_in_stats(
     )
     campaign_create(name="Spring", actor=actor, segments=[static_segment])
 
-    row = row_of(client.get(SEGMENTS_LIST), static_segment)
+    row = row_of(alice.get(SEGMENTS_LIST), static_segment)
 
     stats = segment_stats(segment=static_segment)
     assert row.member_count == stats.total == 2
@@ -121,39 +114,39 @@ def test_segment_list__test_users_and_blocks__left_out_as_in_stats(
 
 
 def test_segment_list__filter_by_campaign__only_its_audience(
-    client, static_segment, rule_segment, actor
+    alice, static_segment, rule_segment, actor
 ):
     campaign = campaign_create(name="Spring", actor=actor, segments=[rule_segment])
 
-    response = client.get(SEGMENTS_LIST, {"campaigns__id__exact": campaign.pk})
+    response = alice.get(SEGMENTS_LIST, {"campaigns__id__exact": campaign.pk})
 
     assert list(response.context["cl"].result_list) == [rule_segment]
 
 
-def test_segment_list__search__finds_by_description(client, actor, static_segment):
+def test_segment_list__search__finds_by_description(alice, actor, static_segment):
     Segment.objects.filter(pk=static_segment.pk).update(description="spring promo")
 
-    response = client.get(SEGMENTS_LIST, {"q": "promo"})
+    response = alice.get(SEGMENTS_LIST, {"q": "promo"})
 
     assert list(response.context["cl"].result_list) == [static_segment]
 
 
 def test_segment_list__1000_members__same_queries_as_10(
-    client, static_segment, rule_segment, actor
+    alice, static_segment, rule_segment, actor
 ):
     add_members(static_segment, actor, 10)
-    few = count_queries(client, SEGMENTS_LIST)
+    few = count_queries(alice, SEGMENTS_LIST)
 
     add_members(static_segment, actor, 990)
 
-    assert count_queries(client, SEGMENTS_LIST) == few
-    assert row_of(client.get(SEGMENTS_LIST), static_segment).member_count == 1000
+    assert count_queries(alice, SEGMENTS_LIST) == few
+    assert row_of(alice.get(SEGMENTS_LIST), static_segment).member_count == 1000
 
 
-def test_index__1000_members__same_queries_as_10(client, static_segment, actor):
+def test_index__1000_members__same_queries_as_10(alice, static_segment, actor):
     add_members(static_segment, actor, 10)
-    few = count_queries(client, reverse("admin:index"))
+    few = count_queries(alice, reverse("admin:index"))
 
     add_members(static_segment, actor, 990)
 
-    assert count_queries(client, reverse("admin:index")) == few
+    assert count_queries(alice, reverse("admin:index")) == few

@@ -27,6 +27,13 @@ def preview(client, segment, content, capture, **fields):
     return ImportJob.objects.get(dry_run=True)
 
 
+def imported(client, segment, content, capture):
+    """Previewed, then confirmed."""
+    job = preview(client, segment, content, capture)
+    with capture(execute=True):
+        client.post(reverse("admin:segments_segment_import_confirm", args=[job.pk]))
+
+
 def test_admin_import__preview__counts_and_rows_not_added_nothing_written(
     admin_client, static_segment, people, django_capture_on_commit_callbacks
 ):
@@ -101,16 +108,12 @@ def test_admin_import__cancel_queued__cancelled(admin_client, static_segment, pe
 def test_admin_export__xlsx__members_workbook(
     admin_client, static_segment, people, django_capture_on_commit_callbacks
 ):
-    job = preview(
+    imported(
         admin_client,
         static_segment,
         csv_bytes("id", "u2"),
         django_capture_on_commit_callbacks,
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        admin_client.post(
-            reverse("admin:segments_segment_import_confirm", args=[job.pk])
-        )
     url = reverse("admin:segments_segment_export_members", args=[static_segment.pk])
     response = admin_client.get(url + "?format=xlsx")
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
@@ -123,3 +126,21 @@ def test_admin_import__staff_without_change_permission__403(
     user = django_user_model.objects.create_user("bob", password="x", is_staff=True)
     client.force_login(user)
     assert client.get(import_url(static_segment)).status_code == 403
+
+
+def test_admin_export__csv_with_attribute__streamed_rows(
+    admin_client, static_segment, people, django_capture_on_commit_callbacks
+):
+    page = admin_client.get(import_url(static_segment))
+    assert page.status_code == 200 and "Export members" in page.content.decode()
+    imported(
+        admin_client,
+        static_segment,
+        csv_bytes("id", "u1"),
+        django_capture_on_commit_callbacks,
+    )
+    url = reverse("admin:segments_segment_export_members", args=[static_segment.pk])
+    response = admin_client.get(url, {"format": "csv", "attributes": "plan, nope"})
+    lines = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].endswith(",joined_at,plan,nope")
+    assert lines[1].startswith("u1,") and lines[1].endswith(",free,")

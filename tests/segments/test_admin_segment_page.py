@@ -1,7 +1,6 @@
 """The segment page: stats, chart, history, campaigns, test users, why; the members
 list with blocked customers apart."""
 
-import pytest
 from django.urls import reverse
 
 from campaigns.services import campaign_create
@@ -16,12 +15,6 @@ from tests.admin_support import count_queries, messages
 from tests.factories import CustomerFactory
 
 
-@pytest.fixture
-def client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def page_url(segment):
     return reverse("admin:segments_segment_change", args=[segment.pk])
 
@@ -31,7 +24,7 @@ def add_test_user_url(segment):
 
 
 def test_segment_page__members_test_user_block__stats_chart_history(
-    client, static_segment, actor
+    alice, static_segment, actor
 ):
     # Given two members, a test user, a blocked customer and a campaign using it
     segment_members_add(
@@ -48,7 +41,7 @@ def test_segment_page__members_test_user_block__stats_chart_history(
     )
     campaign_create(name="Spring", actor=actor, segments=[static_segment])
 
-    response = client.get(page_url(static_segment))
+    response = alice.get(page_url(static_segment))
 
     context = response.context
     assert context["stats"] == segment_stats(segment=static_segment)
@@ -61,11 +54,11 @@ def test_segment_page__members_test_user_block__stats_chart_history(
     assert "Membership history" in response.text
 
 
-def test_segment_page__1000_members__same_queries_as_10(client, static_segment, actor):
+def test_segment_page__1000_members__same_queries_as_10(alice, static_segment, actor):
     segment_members_add(
         segment=static_segment, customers=CustomerFactory.create_batch(10), actor=actor
     )
-    few = count_queries(client, page_url(static_segment))
+    few = count_queries(alice, page_url(static_segment))
 
     segment_members_add(
         segment=static_segment,
@@ -73,13 +66,13 @@ def test_segment_page__1000_members__same_queries_as_10(client, static_segment, 
         actor=actor,
     )
 
-    assert count_queries(client, page_url(static_segment)) == few
+    assert count_queries(alice, page_url(static_segment)) == few
 
 
 def test_test_user_add__unknown_email__customer_created_then_back_to_segment(
-    client, static_segment
+    alice, static_segment
 ):
-    response = client.post(
+    response = alice.post(
         add_test_user_url(static_segment), {"user": "new@example.com"}
     )
 
@@ -89,16 +82,14 @@ def test_test_user_add__unknown_email__customer_created_then_back_to_segment(
     assert (row.is_test, row.override) == (True, "add")
     change = MembershipChange.objects.get(segment=static_segment, customer=customer)
     assert (change.actor_label, change.is_test) == ("admin: alice", True)
-    assert (
-        "(a new customer) is now a test user" in messages(client.get(response.url))[0]
-    )
+    assert "(a new customer) is now a test user" in messages(alice.get(response.url))[0]
 
 
 def test_test_user_add__known_id_twice__one_membership_and_warning(
-    client, static_segment, customer
+    alice, static_segment, customer
 ):
-    client.post(add_test_user_url(static_segment), {"user": customer.external_id})
-    response = client.post(
+    alice.post(add_test_user_url(static_segment), {"user": customer.external_id})
+    response = alice.post(
         add_test_user_url(static_segment), {"user": customer.external_id}, follow=True
     )
 
@@ -107,8 +98,8 @@ def test_test_user_add__known_id_twice__one_membership_and_warning(
     assert "already a test user" in messages(response)[-1]
 
 
-def test_test_user_add__blank__error_and_nothing_written(client, static_segment):
-    response = client.post(
+def test_test_user_add__blank__error_and_nothing_written(alice, static_segment):
+    response = alice.post(
         add_test_user_url(static_segment), {"user": "  "}, follow=True
     )
 
@@ -117,17 +108,17 @@ def test_test_user_add__blank__error_and_nothing_written(client, static_segment)
     assert not Membership.objects.exists()
 
 
-def test_why_page__member__tree_with_values(client, rule_segment, customer):
+def test_why_page__member__tree_with_values(alice, rule_segment, customer):
     url = reverse("admin:segments_segment_why", args=[rule_segment.pk, customer.pk])
 
-    response = client.get(url)
+    response = alice.get(url)
 
     assert response.context["explanation"].rules_match is True
     assert "their value: <code>&quot;Facebook&quot;</code>" in response.text
 
 
 def test_members_list__status_filter__blocked_apart_from_members(
-    client, static_segment, actor
+    alice, static_segment, actor
 ):
     member, blocked = CustomerFactory.create_batch(2)
     segment_members_add(segment=static_segment, customers=[member], actor=actor)
@@ -137,15 +128,15 @@ def test_members_list__status_filter__blocked_apart_from_members(
     url = reverse("admin:segments_membership_changelist")
 
     def listed(status):
-        response = client.get(url, {"status": status})
+        response = alice.get(url, {"status": status})
         return [row.customer for row in response.context["cl"].result_list]
 
     assert listed("member") == [member]
     assert listed("blocked") == [blocked]
 
 
-def test_membership_add__saved__back_to_its_segment(client, static_segment, customer):
-    response = client.post(
+def test_membership_add__saved__back_to_its_segment(alice, static_segment, customer):
+    response = alice.post(
         reverse("admin:segments_membership_add"),
         {"segment": static_segment.pk, "customer": customer.pk, "user_status": "test"},
     )

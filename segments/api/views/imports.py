@@ -20,7 +20,15 @@ from segments.services.imports import (
     import_job_create,
 )
 
-from ..base import ApiView, actor, get_or_404, segment_or_404, valid, valid_query
+from ..base import (
+    ApiView,
+    actor,
+    check_text,
+    get_or_404,
+    segment_or_404,
+    valid,
+    valid_query,
+)
 from ..errors import PayloadTooLarge
 
 # Room for the multipart envelope and the other fields around the file.
@@ -93,7 +101,11 @@ class SegmentImportsApi(ApiView):
     def initial(self, request, *args, **kwargs):
         if check_upload_size(request) <= settings.API_MAX_BODY_BYTES:
             return super().initial(request, *args, **kwargs)
-        # Too large to hash for Idempotency-Key: checked as any request, not replayed.
+        # Larger than ApiView takes, and too large to hash for Idempotency-Key: the
+        # same checks as any request otherwise, but no replay.
+        if request.method != "POST":
+            raise exceptions.MethodNotAllowed(request.method)
+        check_text(request, kwargs)
         return APIView.initial(self, request, *args, **kwargs)
 
     @extend_schema(

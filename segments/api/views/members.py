@@ -34,7 +34,8 @@ from ..base import (
     valid,
     valid_query,
 )
-from ..serializers import IdField, IdsInput, IdTypeQuery, JsonObjectField
+from ..fields import IdField, JsonInput, JsonObjectField
+from ..serializers import IdsInput, IdTypeQuery
 
 
 def _customers(request):
@@ -115,7 +116,7 @@ class SegmentRemoveCustomersApi(ApiView):
 
 
 class SegmentStatusApi(ApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         user = IdField(help_text="The customer's id or email.")
         segment_id = serializers.IntegerField()
         user_status = serializers.ChoiceField(choices=["add", "block", "reset"])

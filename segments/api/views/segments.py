@@ -15,6 +15,7 @@ from segments.services import (
 )
 
 from ..base import ApiView, actor, segment_or_404, valid
+from ..fields import JsonInput, RulesField
 from ..serializers import MAX_IDS, CustomerInput, CustomerRefOutput
 
 
@@ -61,7 +62,7 @@ def segment_answer(
 
 
 class SegmentsApi(ApiView):
-    class CreateInputSerializer(serializers.Serializer):
+    class CreateInputSerializer(JsonInput):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True)
         type = serializers.ChoiceField(
@@ -78,7 +79,7 @@ class SegmentsApi(ApiView):
             help_text="Event-triggered segments: members leave this many days "
             "after entering (null: they stay).",
         )
-        rules = serializers.JSONField(
+        rules = RulesField(
             required=False,
             allow_null=True,
             help_text='The condition tree: {"match": "all"|"any"|"none", '
@@ -121,7 +122,7 @@ class SegmentsApi(ApiView):
 
 
 class SegmentDetailApi(ApiView):
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(JsonInput):
         name = serializers.CharField(required=False, max_length=200)
         description = serializers.CharField(required=False, allow_blank=True)
         type = serializers.CharField(
@@ -138,7 +139,7 @@ class SegmentDetailApi(ApiView):
             help_text="Event-triggered segments: members leave this many days "
             "after entering (null: they stay).",
         )
-        rules = serializers.JSONField(
+        rules = RulesField(
             required=False, allow_null=True, help_text="Replaces the tree; null: none."
         )
         archived = serializers.BooleanField(required=False)
@@ -179,7 +180,7 @@ class ConditionCountOutput(serializers.Serializer):
 class SegmentPreviewApi(ApiView):
     scopes = {"POST": "read"}  # a read, posted because the tree is a body
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         type = serializers.ChoiceField(
             choices=Segment.Type.choices, default=Segment.Type.RULE
         )
@@ -190,7 +191,7 @@ class SegmentPreviewApi(ApiView):
             help_text="Event-triggered segments: the preview counts customers with a "
             "past event of this name for which the conditions hold.",
         )
-        rules = serializers.JSONField(help_text="The condition tree to try.")
+        rules = RulesField(help_text="The condition tree to try.")
         segment_id = serializers.IntegerField(
             required=False,
             help_text="The segment being edited, if any: its rules may not test it.",

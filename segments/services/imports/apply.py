@@ -112,8 +112,8 @@ def customers_create_or_update(*, job: ImportJob, ctx: ChangeContext) -> int:
                 changes.append((RowKind.INVALID, row.line))
                 issues.append(_issue(job, row, exc))
                 continue
-            if row.kind == RowKind.UNKNOWN and result.created:
-                created += 1
+            if row.kind == RowKind.UNKNOWN:
+                created += result.created
                 changes.append((TO_ADD, row.line))
         _update_rows(changes)
         ImportIssue.objects.bulk_create(issues)

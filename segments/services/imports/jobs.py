@@ -57,7 +57,7 @@ def import_job_create(
     file.seek(0)
     job = ImportJob(
         segment=segment,
-        filename=filename[:255],
+        filename=_printable(filename),
         size=_size(file),
         id_type=columns.id_type,
         id_column=table.header[columns.id_index],
@@ -265,6 +265,11 @@ def _check_size(file: IO[bytes]) -> None:
             f"The file has {size:,} bytes; the limit is {limit:,} bytes. "
             "Split it into smaller files."
         )
+
+
+def _printable(filename: str) -> str:
+    """The file's name as shown and stored: no control characters, 255 at most."""
+    return "".join(ch for ch in filename if ch.isprintable())[:255] or "upload"
 
 
 def _size(file) -> int:

@@ -105,6 +105,24 @@ def test_import_api__oversize__413_before_reading(api, static_segment, settings)
     assert "files up to 1,000 bytes" in assert_error(response, 413)
 
 
+def test_import_api__file_over_the_json_body_limit__imported(
+    api, static_segment, people, settings
+):
+    # Given a body larger than the API takes as JSON, and an odd file name
+    settings.API_MAX_BODY_BYTES = 1000
+    content = csv_bytes("id", *["u1"] * 500)
+    response = api.post(
+        f"/api/v1/segments/{static_segment.pk}/imports",
+        {"file": upload(content, "a\x00b\nc.csv")},
+        format="multipart",
+        headers={"Idempotency-Key": "k1"},
+    )
+    # Then it is taken, its name cleaned up
+    assert response.status_code == 202, response.json()
+    job = import_job_run(job_id=response.json()["id"])
+    assert (job.filename, job.added, job.duplicates) == ("abc.csv", 1, 499)
+
+
 def test_import_api__read_key__403(reader, static_segment):
     response = reader.post(
         f"/api/v1/segments/{static_segment.pk}/imports",

@@ -5,9 +5,11 @@ from campaigns.models import Enrollment
 from segments.models import ImportJob, Membership, MembershipChange
 from segments.services import segment_override_set
 from segments.services.imports import (
+    apply,
     import_job_cancel,
     import_job_create,
     import_job_run,
+    jobs,
 )
 
 from ...factories import CampaignFactory, CustomerFactory
@@ -182,3 +184,45 @@ def test_import__cancelled_before_start__applies_nothing(static_segment, people,
     assert not Membership.objects.exists()
     with pytest.raises(ValidationError, match="already cancelled"):
         import_job_cancel(job=job, actor=actor)
+
+
+def test_import__cancelled_while_reading__nothing_applied(
+    static_segment, people, actor, monkeypatch
+):
+    # Given chunks of two rows, and a cancel arriving after the first chunk
+    monkeypatch.setattr(jobs, "CHUNK_ROWS", 2)
+    job = import_job_create(
+        segment=static_segment,
+        file=upload(csv_bytes("id", "u0", "u1", "u2", "u3", "u4")),
+        filename="m.csv",
+        actor=actor,
+        queue=False,
+    )
+    load = jobs.staging_load
+
+    def load_then_cancel(rows):
+        load(rows)
+        import_job_cancel(job=job, actor=actor)
+
+    monkeypatch.setattr(jobs, "staging_load", load_then_cancel)
+    # When it runs
+    import_job_run(job_id=job.pk)
+    # Then it stopped after the first chunk, with nothing applied
+    job.refresh_from_db()
+    assert (job.status, job.rows_read, job.added) == ("cancelled", 2, 0)
+    assert not Membership.objects.exists()
+
+
+def test_import__crash_while_applying__nothing_half_applied(
+    static_segment, people, monkeypatch
+):
+    # Given the history write fails after the memberships were inserted
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(apply, "record_changes", broken)
+    # When a file is imported
+    job = run(static_segment, csv_bytes("id", "u0", "u1"))
+    # Then the job failed and no membership stayed
+    assert job.status == "failed" and "nothing was applied" in job.error
+    assert not Membership.objects.exists()

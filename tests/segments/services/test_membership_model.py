@@ -97,8 +97,8 @@ class Model:
 
 
 class MembershipMachine(RuleBasedStateMachine):
-    @initialize()
-    def setup(self):
+    @initialize(plans=st.lists(st.sampled_from(["pro", "free"]), min_size=SLOTS))
+    def setup(self, plans):
         for model in (MembershipChange, Membership, Customer, Segment):
             model.objects.all().delete()
         self.actor = Actor.system("model")
@@ -115,6 +115,8 @@ class MembershipMachine(RuleBasedStateMachine):
         self.erased: list[Customer] = []
         self.serial = 0
         self.model = Model()
+        for slot, plan in enumerate(plans[:SLOTS]):
+            self.new_customer(slot, plan)
 
     # Customers
 

@@ -8,13 +8,21 @@ import pytest
 from django.db import close_old_connections, connection
 
 from campaigns.models import Campaign, Enrollment
-from campaigns.services import campaign_create
-from segments.models import Customer, Event, Membership, MembershipChange, Segment
-from segments.services import Actor, segment_create
+from campaigns.services import campaign_create, campaign_update
+from segments.models import (
+    Customer,
+    Event,
+    IdempotentRequest,
+    Membership,
+    MembershipChange,
+    Segment,
+)
+from segments.services import Actor, segment_create, segment_members_add
 from tests.api.conftest import client_for, new_key
+from tests.factories import CustomerFactory
 from tests.markers import requires_postgres
 
-ROUNDS = 10
+ROUNDS = 20
 UPSERT_THREADS = 4
 API = "/api/v1"
 
@@ -118,17 +126,20 @@ def test_erasure_racing_writes__never_5xx__erasure_complete(api, system):
         user = f"u-{round_}"
         old = api.post(f"{API}/customers", {"id": user}, format="json").json()
         status = {"user": user, "segment_id": segment.pk, "user_status": "add"}
+        event = {"user_id": user, "name": "purchase", "properties": {"card": "4242"}}
+
+        def write(path, body, key):
+            # With Idempotency-Key: an answer stored before the erasure must go too.
+            return api.post(
+                f"{API}/{path}", body, format="json", HTTP_IDEMPOTENCY_KEY=key
+            )
 
         answers = race(
             lambda u=user: api.delete(f"{API}/customers/{u}"),
-            lambda u=user: api.post(
-                f"{API}/events", {"user_id": u, "name": "purchase"}, format="json"
-            ),
-            lambda s=status: api.post(f"{API}/segments/status", s, format="json"),
-            lambda u=user: api.post(
-                f"{API}/segments/{segment.pk}/add_customers",
-                {"ids": [u]},
-                format="json",
+            lambda e=event, r=round_: write("events", e, f"e{r}"),
+            lambda s=status, r=round_: write("segments/status", s, f"s{r}"),
+            lambda u=user, r=round_: write(
+                f"segments/{segment.pk}/add_customers", {"ids": [u]}, f"a{r}"
             ),
         )
 
@@ -147,4 +158,40 @@ def test_erasure_racing_writes__never_5xx__erasure_complete(api, system):
             assert list(new.events.values_list("pk", flat=True)) == [event["event_id"]]
         else:
             assert not Customer.objects.filter(external_id=user).exists()
+            # No stored answer names the erased id (add_customers after the
+            # erasure lists the id it was sent as unknown, so it is not checked).
+            stored = IdempotentRequest.objects.filter(
+                key__in=[f"e{round_}", f"s{round_}"],
+                response_body__contains=f'"{user}"',
+            )
+            assert not stored.exists()
         assert not Membership.objects.filter(customer__isnull=True).exists()
+
+
+def test_member_add_racing_campaign_update__no_deadlock(system):
+    # Given a live campaign on S1 and customers already in S2
+    s1, s2 = (
+        segment_create(name=name, type=Segment.Type.STATIC, actor=system)
+        for name in ("S1", "S2")
+    )
+    campaign = campaign_create(
+        name="Spring", status="active", segments=[s1], actor=system
+    )
+    for _ in range(ROUNDS):
+        customer = CustomerFactory()
+        segment_members_add(segment=s2, customers=[customer], actor=system)
+        campaign_update(campaign=campaign, segments=[s1], actor=system)
+
+        # When one request adds them to S1 while another gives the campaign S2
+        answers = race(
+            lambda c=customer: segment_members_add(
+                segment=s1, customers=[c], actor=system
+            ),
+            lambda: campaign_update(
+                campaign=Campaign.objects.get(), segments=[s1, s2], actor=system
+            ),
+        )
+
+        # Then both finish (each waits for the other's locks, none deadlocks)
+        assert not [a for a in answers if isinstance(a, Exception)], answers
+        assert Enrollment.objects.filter(customer=customer).count() == 1

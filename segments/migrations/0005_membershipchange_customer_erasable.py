@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('segments', '0003_segment_compute_state'),
+        ('segments', '0004_imports'),
     ]
 
     operations = [
