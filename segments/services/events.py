@@ -130,10 +130,13 @@ class _Batch:
 
     def resolve_customers(self, items: dict[int, EventInput], results: list) -> None:
         """Lock the known customers (in id order: concurrent batches cannot
-        deadlock; an erasure in progress is waited for), then create or update
+        deadlock; an erasure in progress is waited for; FOR NO KEY UPDATE as every
+        writer but erasure takes it), then create or update
         those the events name with a profile or do not know."""
         ids = {item.user_id for item in items.values()}
-        known = Customer.objects.select_for_update().filter(external_id__in=ids)
+        known = Customer.objects.select_for_update(no_key=True).filter(
+            external_id__in=ids
+        )
         self.customers = {c.external_id: c for c in known.order_by("pk")}
         self.before = snapshot([c.pk for c in self.customers.values()])
         for index, item in list(items.items()):
