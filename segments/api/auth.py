@@ -28,7 +28,7 @@ class ApiKeyHolder:
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        key = _sent_key(request)
+        key = self.sent_key(request)
         if key is None:
             return None
         api_key = api_key_authenticate(key=key)
@@ -37,6 +37,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 "This API key is unknown, revoked or expired."
             )
         return ApiKeyHolder(api_key), api_key
+
+    def sent_key(self, request) -> str | None:
+        return _sent_key(request)
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) when the key is missing or wrong.

@@ -12,11 +12,11 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from segments.services import EventIngested, api_key_authenticate
+from segments.services import EventIngested
 from segments.services.customers import CustomerUpsertResult
 from segments.services.messages import Ignored, messages_ingest
 
-from ..auth import ApiKeyAuthentication, ApiKeyHolder
+from ..auth import ApiKeyAuthentication
 from ..base import ApiView, actor, valid
 from .events import INGEST, BatchErrorOutput, error_item
 
@@ -24,16 +24,8 @@ from .events import INGEST, BatchErrorOutput, error_item
 class BasicUserKeyAuthentication(ApiKeyAuthentication):
     """The API key as the HTTP Basic user name."""
 
-    def authenticate(self, request):
-        key = _basic_user(request)
-        if key is None:
-            return None
-        api_key = api_key_authenticate(key=key)
-        if api_key is None:
-            raise exceptions.AuthenticationFailed(
-                "This API key is unknown, revoked or expired."
-            )
-        return ApiKeyHolder(api_key), api_key
+    def sent_key(self, request) -> str | None:
+        return _basic_user(request)
 
 
 def _basic_user(request) -> str | None:
