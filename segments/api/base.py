@@ -36,11 +36,19 @@ class ApiView(APIView):
         # Idempotency-Key sent with it is neither checked nor stored.
         if not hasattr(self, request.method.lower()):
             raise exceptions.MethodNotAllowed(request.method)
-        check_body_size(request)
+        length = check_body_size(request, self.body_limit())
         check_text(request, kwargs)
         super().initial(request, *args, **kwargs)
-        if idempotency.requested(request):
+        # A body past the API's own limit (an upload) is too large to hash: no replay.
+        if idempotency.requested(request) and length <= settings.API_MAX_BODY_BYTES:
             self.idempotent_request = idempotency.claim(request)
+
+    def body_limit(self) -> tuple[int, str]:
+        """The largest body this view reads, and what to tell a client past it."""
+        return (
+            settings.API_MAX_BODY_BYTES,
+            "Split the request (at most 10,000 ids per call).",
+        )
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
@@ -61,18 +69,19 @@ class ApiView(APIView):
         )
 
 
-def check_body_size(request) -> None:
-    """Refuse large bodies from their Content-Length, before anything reads them."""
+def check_body_size(request, limit: tuple[int, str]) -> int:
+    """The body's length from its Content-Length, refused (413) past `limit` before
+    anything reads it."""
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise exceptions.ParseError("Content-Length is not a number.") from None
-    limit = settings.API_MAX_BODY_BYTES
-    if length > limit:
+    most, advice = limit
+    if length > most:
         raise PayloadTooLarge(
-            f"The body has {length} bytes; the limit is {limit} bytes. "
-            "Split the request (at most 10,000 ids per call)."
+            f"The body has {length:,} bytes; the limit is {most:,} bytes. {advice}"
         )
+    return length
 
 
 def check_text(request, path_values: dict[str, Any]) -> None:

@@ -4,11 +4,10 @@ from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from segments.models import ImportIssue, ImportJob
 from segments.selectors import EXPORT_COLUMNS, IdType, import_issue_rows
@@ -23,13 +22,11 @@ from segments.services.imports import (
 from ..base import (
     ApiView,
     actor,
-    check_text,
     get_or_404,
     segment_or_404,
     valid,
     valid_query,
 )
-from ..errors import PayloadTooLarge
 
 # Room for the multipart envelope and the other fields around the file.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -98,15 +95,12 @@ class SegmentImportsApi(ApiView):
         create_missing = serializers.BooleanField(required=False, default=False)
         dry_run = serializers.BooleanField(required=False, default=False)
 
-    def initial(self, request, *args, **kwargs):
-        if check_upload_size(request) <= settings.API_MAX_BODY_BYTES:
-            return super().initial(request, *args, **kwargs)
-        # Larger than ApiView takes, and too large to hash for Idempotency-Key: the
-        # same checks as any request otherwise, but no replay.
-        if request.method != "POST":
-            raise exceptions.MethodNotAllowed(request.method)
-        check_text(request, kwargs)
-        return APIView.initial(self, request, *args, **kwargs)
+    def body_limit(self) -> tuple[int, str]:
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        return (
+            limit + MULTIPART_OVERHEAD,
+            f"Files up to {limit:,} bytes are imported; split the file.",
+        )
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
@@ -129,22 +123,6 @@ class SegmentImportsApi(ApiView):
         )
         job.refresh_from_db()  # run already when there is no broker
         return Response(job_output(job), status=status.HTTP_202_ACCEPTED)
-
-
-def check_upload_size(request) -> int:
-    """The body's length, refused (413) before it is read when the file cannot fit
-    the import limit."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise exceptions.ParseError("Content-Length is not a number.") from None
-    limit = settings.IMPORT_MAX_FILE_BYTES
-    if length > limit + MULTIPART_OVERHEAD:
-        raise PayloadTooLarge(
-            f"The upload has {length:,} bytes; files up to {limit:,} bytes are "
-            "imported. Split the file."
-        )
-    return length
 
 
 class ImportDetailApi(ApiView):

@@ -102,7 +102,7 @@ def test_import_api__oversize__413_before_reading(api, static_segment, settings)
         {"file": upload(b"id\n" + b"u1\n" * 40_000)},
         format="multipart",
     )
-    assert "files up to 1,000 bytes" in assert_error(response, 413)
+    assert "Files up to 1,000 bytes are imported" in assert_error(response, 413)
 
 
 def test_import_api__file_over_the_json_body_limit__imported(
