@@ -61,6 +61,17 @@ def segment_answer(
     return Response(output(segment).data, status=code)
 
 
+def exit_after_days_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=36_500,
+        help_text="Event-triggered segments: members leave this many days after "
+        "entering (null: they stay).",
+    )
+
+
 class SegmentsApi(ApiView):
     class CreateInputSerializer(JsonInput):
         name = serializers.CharField(max_length=200)
@@ -71,14 +82,7 @@ class SegmentsApi(ApiView):
         trigger_event = serializers.CharField(
             required=False, allow_blank=True, max_length=200
         )
-        exit_after_days = serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            min_value=1,
-            max_value=36_500,
-            help_text="Event-triggered segments: members leave this many days "
-            "after entering (null: they stay).",
-        )
+        exit_after_days = exit_after_days_field()
         rules = RulesField(
             required=False,
             allow_null=True,
@@ -131,14 +135,7 @@ class SegmentDetailApi(ApiView):
         trigger_event = serializers.CharField(
             required=False, allow_blank=True, max_length=200
         )
-        exit_after_days = serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            min_value=1,
-            max_value=36_500,
-            help_text="Event-triggered segments: members leave this many days "
-            "after entering (null: they stay).",
-        )
+        exit_after_days = exit_after_days_field()
         rules = RulesField(
             required=False, allow_null=True, help_text="Replaces the tree; null: none."
         )
