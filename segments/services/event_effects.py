@@ -23,7 +23,7 @@ from segments.selectors import rule_sources, segment_rule_spec
 from .actors import Actor
 from .bulk import any_of
 from .compute import segment_recompute
-from .memberships import segment_members_add
+from .memberships import segments_members_add
 
 SEEN_FIELD = "last_seen_at"
 
@@ -95,10 +95,21 @@ def _trigger(customers: dict[int, Customer], events: list[Event]) -> None:
     triggered = Segment.objects.filter(
         type=Segment.Type.EVENT, trigger_event__in=names, archived=False
     ).order_by("pk")
+    # Segments let in for the same reason (an event name, and the lone event
+    # when only one fired) are written together: one history statement and one
+    # announcement for all of them.
+    entries: dict[tuple[str, Event | None], dict[Segment, list[Customer]]] = (
+        defaultdict(dict)
+    )
     for segment in triggered:
         fired = _fired(segment, [e for e in events if e.name == segment.trigger_event])
         if fired:
-            _enter(segment, customers, fired)
+            single = fired[0] if len(fired) == 1 else None
+            entries[segment.trigger_event, single][segment] = [
+                customers[event.customer_id] for event in fired
+            ]
+    for (name, single), entering in entries.items():
+        _enter(name, single, entering)
 
 
 def _fired(segment: Segment, events: list[Event]) -> list[Event]:
@@ -116,15 +127,15 @@ def _fired(segment: Segment, events: list[Event]) -> list[Event]:
     return [event for event in events if event.pk in holding]
 
 
-def _enter(segment: Segment, customers: dict[int, Customer], fired: list[Event]):
+def _enter(
+    name: str, single: Event | None, entering: dict[Segment, list[Customer]]
+) -> None:
     """One write for every customer the events let in. A lone event is named in
     the history (its message id and time); a batch's entries carry the batch's."""
-    single = fired[0] if len(fired) == 1 else None
-    segment_members_add(
-        segment=segment,
-        customers=[customers[event.customer_id] for event in fired],
-        actor=Actor.event(segment.trigger_event),
+    segments_members_add(
+        entries=entering,
+        actor=Actor.event(name),
         reference_id=single.message_id if single else "",
-        description=f'Triggered by "{segment.trigger_event}"',
+        description=f'Triggered by "{name}"',
         occurred_at=single.timestamp if single else None,
     )
