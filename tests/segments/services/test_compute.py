@@ -21,6 +21,7 @@ from segments.services import (
 from segments.services.compute import (
     segment_compute_run,
     segment_recompute,
+    segment_recompute_locked,
     segments_refresh_due,
 )
 from tests.factories import CustomerFactory
@@ -428,3 +429,11 @@ def test_compute_run__members_changed__segments_reading_it_follow(
     assert members(follower) == {"fb"}
     follower.refresh_from_db()
     assert follower.compute_state == State.IDLE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recompute_locked__outside_a_transaction__refused(rule_segment, customer):
+    with pytest.raises(RuntimeError, match="inside a transaction"):
+        segment_recompute_locked(
+            segment=rule_segment, spec=None, customer_ids=[customer.pk]
+        )

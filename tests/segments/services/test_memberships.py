@@ -13,6 +13,7 @@ from segments.services import (
     segment_test_user_remove,
     segment_update,
 )
+from segments.services.memberships import segments_members_add
 from tests.factories import CustomerFactory
 
 Action = MembershipChange.Action
@@ -512,3 +513,40 @@ def test_override_set__ignored_change__not_counted_as_newer(rule_segment, actor)
     state = override_at(rule_segment, customer, "reset", actor, at(13))
 
     assert state.changed and not state.stale
+
+
+def test_segments_members_add__two_segments__each_result_and_one_history_row_per_entry(
+    static_segment, rule_segment, actor
+):
+    # Given a customer blocked in the rule segment and one already in the list
+    a, b, c = CustomerFactory.create_batch(3)
+    segment_override_set(
+        segment=rule_segment, customer=a, user_status="block", actor=actor
+    )
+    segment_members_add(segment=static_segment, customers=[b], actor=actor)
+
+    # When both segments take the same customers in one call
+    results = segments_members_add(
+        entries={static_segment: [a, b, c], rule_segment: [a, b, c]},
+        actor=actor,
+        reference_id="sync-7",
+    )
+
+    # Then each segment reports its own outcome, as segment_members_add would
+    assert results[static_segment.pk].added == [a, c]
+    assert results[static_segment.pk].already_members == [b]
+    assert results[rule_segment.pk].added == [b, c]
+    assert results[rule_segment.pk].blocked == [a]
+    entered = MembershipChange.objects.filter(
+        action=Action.ENTERED, reference_id="sync-7"
+    )
+    assert sorted(entered.values_list("segment_id", "customer_id")) == sorted(
+        [
+            (static_segment.pk, a.pk),
+            (static_segment.pk, c.pk),
+            (rule_segment.pk, b.pk),
+            (rule_segment.pk, c.pk),
+        ]
+    )
+    pinned = Membership.objects.get(segment=rule_segment, customer=c)
+    assert pinned.override == Override.ADD
