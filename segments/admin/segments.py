@@ -138,6 +138,16 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
             extra_context = {**segment_page_context(segment), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_object(self, request, object_id, from_field=None):
+        # change_view reads the segment (with the list's figures, a count of its
+        # members) for the page's context, then Django's view reads it again:
+        # once per request is enough.
+        found = request.__dict__.setdefault("_segments_read", {})
+        key = (str(object_id), from_field)
+        if key not in found:
+            found[key] = super().get_object(request, object_id, from_field)
+        return found[key]
+
     def preview_view(self, request):
         """The count, a sample and per-condition counts for the rules being edited."""
         if request.method != "POST":
