@@ -21,6 +21,7 @@ from .customers import (
     customer_facts,
     customer_segments,
     customers_by_ids,
+    customers_named,
     customers_search,
 )
 from .dashboard import (
@@ -110,6 +111,7 @@ __all__ = [
     "customer_profile",
     "customer_segments",
     "customers_by_ids",
+    "customers_named",
     "customers_search",
     "dashboard_counts",
     "event_name_counts",
