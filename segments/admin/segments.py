@@ -132,16 +132,23 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
             raise PermissionDenied
         return test_user_add_view(request, segment_id)
 
+    def changelist_view(self, request, extra_context=None):
+        request._segment_figures = True  # see get_queryset
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         segment = self.get_object(request, object_id)
         if segment is not None:
-            extra_context = {**segment_page_context(segment), **(extra_context or {})}
+            page = segment_page_context(segment)
+            # The form's "members" shows the stats' total: the big segment is
+            # counted once (Django's view gets this same object: get_object).
+            segment.member_count = page["stats"].total
+            extra_context = {**page, **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_object(self, request, object_id, from_field=None):
-        # change_view reads the segment (with the list's figures, a count of its
-        # members) for the page's context, then Django's view reads it again:
-        # once per request is enough.
+        # change_view reads the segment for the page's context, then Django's
+        # view reads it again: one object per request.
         found = request.__dict__.setdefault("_segments_read", {})
         key = (str(object_id), from_field)
         if key not in found:
@@ -210,7 +217,13 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
         return computation_html(obj)
 
     def get_queryset(self, request):
-        return segments_with_figures(super().get_queryset(request))
+        # The list's figures (counts of every member of the page's segments) for
+        # the list only: not for the segment page (its stats count them) or the
+        # autocomplete.
+        segments = super().get_queryset(request)
+        if getattr(request, "_segment_figures", False):
+            return segments_with_figures(segments)
+        return segments
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -3,6 +3,7 @@ and the history's moves indexes."""
 
 from datetime import timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 
 from segments.models import MembershipChange
@@ -59,3 +60,17 @@ def test_segment_stats__joins_leaves_and_test_users__totals_and_today(actor):
     assert (stats.total, stats.new_this_week, stats.new_this_month) == (2, 2, 2)
     assert (today.joins, today.leaves, today.total) == (3, 1, 2)
     assert stats.daily[-2].total == 0
+
+
+def test_segment_page__members_field__shows_the_stats_total(alice, actor):
+    segment = static("A", actor)
+    segment_members_add(
+        segment=segment, customers=CustomerFactory.create_batch(2), actor=actor
+    )
+    segment_test_user_add(segment=segment, customer=CustomerFactory(), actor=actor)
+
+    response = alice.get(reverse("admin:segments_segment_change", args=[segment.pk]))
+
+    members = reverse("admin:segments_membership_changelist")
+    assert f'{members}?segment__id__exact={segment.pk}">2</a>' in response.text
+    assert response.context["stats"].total == 2
