@@ -44,7 +44,7 @@ def signed_up(external_id, day, channel, reward):
     )
 
 
-def test_builder__guide_segment__preview_changes_then_saved(
+def test_builder__guide_segment__preview_changes_saved_then_backfilled(
     admin_page, live_server, shot
 ):
     # Given four sign-ups: two match the guide's segment (Facebook; reward 80)
@@ -69,8 +69,9 @@ def test_builder__guide_segment__preview_changes_then_saved(
     signup.get_by_label("Operator").select_option(label="is after")
     signup.get_by_label("Value").fill("2025-01-01")
 
-    # Then the preview counts the three 2025 sign-ups
+    # Then the preview counts the three 2025 sign-ups, as past triggers
     preview.filter(has_text="3 customers match").wait_for()
+    assert 'past triggers: customers who did "Sign Up"' in preview.inner_text()
     shot(page, "signup-date")
 
     # When they add a group: channel is Facebook OR reward amount > 50
@@ -103,6 +104,23 @@ def test_builder__guide_segment__preview_changes_then_saved(
     segment = Segment.objects.get(name="Guide sign-ups")
     assert (segment.type, segment.trigger_event) == ("event", "Sign Up")
     assert rule_to_dict(segment_rule_spec(segment=segment)) == GUIDE_RULES
+
+    # When they open it: no members yet, the page says what the preview counted
+    page.get_by_role("table").get_by_role("link", name="Guide sign-ups").click()
+    overview = page.get_by_role("region", name="Overview")
+    overview.get_by_role("link", name="0 members").wait_for()
+    assert "counts past triggers" in overview.inner_text()
+
+    # And backfill the sign-ups of the last 30 days
+    backfill = page.get_by_role("form", name="Past triggers")
+    backfill.get_by_label("Only triggers of the last").fill("30")
+    backfill.get_by_role("button", name="Backfill").click()
+
+    # Then the two who qualify entered, and they are back on the segment page
+    page.get_by_text("Backfill: 2 customers entered").wait_for()
+    overview.get_by_role("link", name="2 members").wait_for()
+    assert "/change/" in page.url
+    shot(page, "backfilled")
 
 
 def test_builder__condition_at_fault__error_shown_at_it(admin_page, live_server):

@@ -9,6 +9,7 @@
   const textarea = document.getElementById("id_rules");
   const typeInput = document.getElementById("id_type");
   const triggerInput = document.getElementById("id_trigger_event");
+  const exitInput = document.getElementById("id_exit_after_days");
   const seenEvents = new Set(catalog.events.map((e) => e.name));
   const MATCH_LABELS = { all: "ALL of these", any: "ANY of these", none: "NONE of these" };
   const OTHER = "__other__";
@@ -284,6 +285,8 @@
     const triggerRow = triggerInput && triggerInput.closest(".form-row");
     root.hidden = type === "static";
     if (triggerRow) triggerRow.hidden = type !== "event";
+    const exitRow = exitInput && exitInput.closest(".form-row");
+    if (exitRow) exitRow.hidden = type !== "event";
     const note = document.getElementById("rb-trigger-warning");
     if (note && triggerInput) {
       const name = triggerInput.value.trim();
@@ -315,10 +318,18 @@
     box.hidden = !general.length;
   }
 
+  function showSample(sample) {
+    const box = document.getElementById("rb-preview-sample");
+    box.hidden = !sample.length;
+    box.replaceChildren(...(sample.length ? ["For example: "] : []), ...sample.flatMap((c, i) => [
+      i ? ", " : "", el("a", { href: c.url }, c.id + (c.email ? " (" + c.email + ")" : "")),
+    ]));
+  }
+
   async function preview() {
     const out = document.getElementById("rb-preview-count");
     if (segmentType() === "static") return;
-    if (isEmpty(tree)) { showErrors([]); out.textContent = "Add a condition to see who matches."; return; }
+    if (isEmpty(tree)) { showErrors([]); showSample([]); out.textContent = "Add a condition to see who matches."; return; }
     const response = await fetch(root.dataset.previewUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": document.querySelector("[name=csrfmiddlewaretoken]").value },
@@ -328,9 +339,15 @@
       }),
     });
     const data = await response.json();
-    if (!response.ok) { showErrors(data.errors || []); out.textContent = "Fix the conditions marked below to see a count."; return; }
+    if (!response.ok) { showErrors(data.errors || []); showSample([]); out.textContent = "Fix the conditions marked below to see a count."; return; }
     showErrors([]);
     out.textContent = data.count + (data.count === 1 ? " customer matches" : " customers match");
+    if (segmentType() === "event") {
+      // What an event segment's count means: past triggers, not members.
+      out.textContent += ` (past triggers: customers who did "${triggerInput.value.trim()}" and match now; ` +
+        "they enter when they do it again, or by a backfill from the segment page)";
+    }
+    showSample(data.sample);
     const top = [...root.querySelectorAll("#rule-builder-tree > .rb-group > .rb-condition, #rule-builder-tree > .rb-group > .rb-group")];
     top.forEach((node, i) => {
       const count = node.querySelector(":scope > .rb-row > .rb-count");
