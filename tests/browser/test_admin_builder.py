@@ -2,9 +2,10 @@
 event-triggered by "Sign Up", signed up after 2025-01-01, and channel Facebook OR
 reward amount over 50."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 
 from segments.models import Segment
 from segments.rules import rule_to_dict
@@ -149,3 +150,47 @@ def test_builder__unseen_trigger_event__warned(admin_page, live_server):
     page.get_by_label("Trigger event:").fill("Sing Up")
 
     page.get_by_text('No "Sing Up" event has arrived yet').wait_for()
+
+
+def test_builder__relative_dates__preview_counts_and_saved_as_days_ago(
+    admin_page, live_server, shot
+):
+    # Given customers who signed up 3, 20 and 100 days ago
+    now = timezone.now()
+    for days in (3, 20, 100):
+        CustomerFactory(created_at=now - timedelta(days=days))
+    page = admin_page
+    preview = page.get_by_role("status")
+    page.goto(f"{live_server.url}/admin/segments/segment/add/")
+    page.get_by_label("Name:").fill("Recent sign-ups")
+    page.get_by_label("Type:").select_option(label="Rule")
+
+    # When the marketer asks for a sign-up date in the last 30 days
+    page.get_by_role("button", name="Add a condition").click()
+    signup = page.get_by_role("group", name="Condition 1")
+    signup.get_by_label("Field").select_option(label="Sign up date")
+    signup.get_by_label("Operator").select_option(label="is after")
+    signup.get_by_label("Date kind").select_option(label="days ago")
+    signup.get_by_label("Days ago").fill("30")
+
+    # Then the builder says it in words and the preview counts the two recent ones
+    signup.get_by_text("in the last 30 days").wait_for()
+    preview.filter(has_text="2 customers match").wait_for()
+    shot(page, "in-the-last-30-days")
+
+    # When they turn it around: signed up more than 50 days ago
+    signup.get_by_label("Operator").select_option(label="is before")
+    signup.get_by_label("Date kind").select_option(label="days ago")
+    signup.get_by_label("Days ago").fill("50")
+
+    # Then the words and the count follow
+    signup.get_by_text("more than 50 days ago").wait_for()
+    preview.filter(has_text="1 customer matches").wait_for()
+    shot(page, "more-than-50-days-ago")
+
+    # And it is saved with the rule engine's relative syntax
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator(".messagelist .success").wait_for()
+    segment = Segment.objects.get(name="Recent sign-ups")
+    condition = rule_to_dict(segment_rule_spec(segment=segment))["conditions"][0]
+    assert condition == {"field": "created_at", "operator": "before", "value": "-50d"}
