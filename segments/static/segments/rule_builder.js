@@ -371,7 +371,9 @@
     box.hidden = !general.length;
   }
 
+  const SAMPLE_SHOWN = 5;
   function showSample(sample) {
+    sample = sample.slice(0, SAMPLE_SHOWN);
     const box = document.getElementById("rb-preview-sample");
     box.hidden = !sample.length;
     box.replaceChildren(...(sample.length ? ["For example: "] : []), ...sample.flatMap((c, i) => [
