@@ -59,9 +59,13 @@ def test_builder__guide_segment__preview_changes_saved_then_backfilled(
     # When the marketer starts an event-triggered segment on "Sign Up"
     page.goto(f"{live_server.url}/admin/segments/segment/add/")
     page.get_by_label("Name:").fill("Guide sign-ups")
+    leave_after = page.get_by_label("Members leave after (days):")
+    page.get_by_label("Type:").select_option(label="Rule")
+    assert leave_after.is_hidden()  # event segments only
     page.get_by_label("Type:").select_option(label="Event-triggered")
     page.get_by_label("Trigger event:").fill("Sign Up")
     page.get_by_label("Trigger event:").blur()
+    leave_after.fill("90")
 
     # And adds "Sign up date is after 2025-01-01"
     page.get_by_role("button", name="Add a condition").click()
@@ -104,6 +108,7 @@ def test_builder__guide_segment__preview_changes_saved_then_backfilled(
     # Then the segment holds exactly the tree built
     segment = Segment.objects.get(name="Guide sign-ups")
     assert (segment.type, segment.trigger_event) == ("event", "Sign Up")
+    assert segment.exit_after_days == 90
     assert rule_to_dict(segment_rule_spec(segment=segment)) == GUIDE_RULES
 
     # When they open it: no members yet, the page says what the preview counted
