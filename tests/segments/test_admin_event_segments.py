@@ -5,13 +5,14 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from segments.models import Membership, MembershipChange, Segment
 from segments.services import segment_create, segment_override_set
 from tests.admin_support import errors, messages
-from tests.factories import CustomerFactory, EventFactory
+from tests.factories import CustomerFactory, EventFactory, UserFactory
 
 BIG_REWARD = {
     "match": "all",
@@ -184,3 +185,28 @@ def test_segment_change_page__exit_after_days__only_for_event_segments(
     field = 'name="exit_after_days"'
     assert field in alice.get(page_url(signups)).text
     assert field not in alice.get(page_url(rule_segment)).text
+
+
+def test_backfill__user_who_cannot_add_members__403_nothing_written(client, signups):
+    # Given a staff user who may only look at segments
+    viewer = UserFactory(username="vic", is_superuser=False)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_segment"))
+    client.force_login(viewer)
+    signed_up("rich", 80)
+
+    response = client.post(backfill_url(signups), {"days": "30"})
+
+    assert response.status_code == 403
+    assert not Membership.objects.exists()
+
+
+def test_backfill__marketer__allowed(client, signups):
+    marketer = UserFactory(username="mia", is_superuser=False)
+    marketer.groups.add(Group.objects.get(name="Marketers"))
+    client.force_login(marketer)
+    signed_up("rich", 80)
+
+    response = client.post(backfill_url(signups), {})
+
+    assert response.url == page_url(signups)
+    assert Membership.objects.filter(segment=signups).count() == 1
