@@ -21,6 +21,7 @@ from segments.rules import compile_event_q, plan
 from segments.selectors import rule_sources, segment_rule_spec
 
 from .actors import Actor
+from .bulk import any_of
 from .compute import segment_recompute
 from .memberships import segment_members_add
 
@@ -108,7 +109,7 @@ def _fired(segment: Segment, events: list[Event]) -> list[Event]:
         return events
     condition = compile_event_q(plan(spec, timezone.now()), rule_sources())
     holding = set(
-        Event.objects.filter(pk__in=[e.pk for e in events])
+        Event.objects.filter(any_of("pk", [e.pk for e in events]))
         .filter(condition)
         .values_list("pk", flat=True)
     )

@@ -22,7 +22,7 @@ from segments.models import Customer, Membership, MembershipChange, Segment
 from segments.signals import members_changed, members_entered
 
 from .actors import Actor
-from .bulk import insert_from_select
+from .bulk import any_of, insert_from_select
 from .rows import row_gone
 
 Action = MembershipChange.Action
@@ -86,7 +86,7 @@ def segment_members_add(
     added_ids = [c.pk for c in added]
     insert_from_select(
         Membership,
-        Customer.objects.filter(pk__in=added_ids),
+        Customer.objects.filter(any_of("pk", added_ids)),
         columns={"customer": "pk"},
         constants=row_values(segment, ctx, source=actor.source, override=override),
     )
@@ -123,7 +123,7 @@ def customers_lock(segment: Segment, customers: Iterable[Customer]) -> list[Cust
     unique = list({c.pk: c for c in customers}.values())
     locked = set(
         Customer.objects.select_for_update(no_key=True)
-        .filter(pk__in=[c.pk for c in unique])
+        .filter(any_of("pk", [c.pk for c in unique]))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -137,7 +137,7 @@ def rows_by_customer(
     segment: Segment, customers: list[Customer]
 ) -> dict[int, Membership]:
     rows = Membership.objects.filter(
-        segment=segment, customer_id__in=[c.pk for c in customers]
+        any_of("customer_id", [c.pk for c in customers]), segment=segment
     )
     return {row.customer_id: row for row in rows}
 
@@ -166,7 +166,9 @@ def stamp(row: Membership, ctx: ChangeContext) -> None:
 
 
 def rows_of(segment: Segment, customer_ids: list[int]) -> QuerySet[Membership]:
-    return Membership.objects.filter(segment=segment, customer_id__in=customer_ids)
+    return Membership.objects.filter(
+        any_of("customer_id", customer_ids), segment=segment
+    )
 
 
 def record_changes(
