@@ -42,7 +42,19 @@ UPDATABLE_FIELDS = (
     "description",
     "archived",
 )
-EVENT_ONLY_FIELDS = ("exit_after_days",)
+# What does not apply to a type is not shown: a static segment has no rules, no
+# trigger and no computation; only event-triggered members expire.
+HIDDEN_FIELDS = {
+    Segment.Type.STATIC: {
+        "trigger_event",
+        "exit_after_days",
+        "rules",
+        "computation",
+        "rule_tree",
+    },
+    Segment.Type.RULE: {"trigger_event", "exit_after_days"},
+    Segment.Type.EVENT: {"computation"},
+}
 READONLY_FIELDS = (
     "computation",
     "rule_tree",
@@ -259,12 +271,8 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return tuple(f for f in FIELDS if f != "archived")
-        if obj.type != Segment.Type.EVENT:
-            return (
-                *(f for f in FIELDS if f not in EVENT_ONLY_FIELDS),
-                *READONLY_FIELDS,
-            )
-        return (*FIELDS, *READONLY_FIELDS)
+        hidden = HIDDEN_FIELDS.get(obj.type, set())
+        return tuple(f for f in (*FIELDS, *READONLY_FIELDS) if f not in hidden)
 
     def get_readonly_fields(self, request, obj=None):
         # A segment's type is fixed once it exists.

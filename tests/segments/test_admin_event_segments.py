@@ -210,3 +210,19 @@ def test_backfill__marketer__allowed(client, signups):
 
     assert response.url == page_url(signups)
     assert Membership.objects.filter(segment=signups).count() == 1
+
+
+def test_segment_change_page__static_segment__no_rules_trigger_or_expiry(
+    alice, actor, rule_segment
+):
+    static = segment_create(name="VIP", type=Segment.Type.STATIC, actor=actor)
+    page = alice.get(page_url(static)).text
+    for field in ("trigger_event", "exit_after_days", "rules"):
+        assert f'name="{field}"' not in page
+    assert 'name="trigger_event"' not in alice.get(page_url(rule_segment)).text
+
+    # The form still saves what it shows.
+    response = alice.post(page_url(static), {"name": "VIP customers"})
+    assert response.status_code == 302
+    static.refresh_from_db()
+    assert static.name == "VIP customers"
