@@ -19,7 +19,7 @@ from segments.services import Actor, customer_erase, customer_upsert
 from .attributes import AttributeFormSet, attribute_rows
 from .base import ReadOnlyAdmin, ServiceAdmin, ServiceForm
 from .ingestion import ingestion_view
-from .pagination import EstimatingPaginator
+from .lists import CustomerRowsSearch, EstimatingPaginator
 
 
 def _json(value) -> str:
@@ -142,13 +142,11 @@ class RecentNameFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(CustomerRowsSearch, ReadOnlyAdmin):
     """Events arrive through the API; the ingestion page shows them live."""
 
     list_display = ("name", "customer", "timestamp", "received_at", "message_id")
     list_filter = (RecentNameFilter, "timestamp", "received_at")
-    search_fields = ("=customer__external_id",)
-    search_help_text = "A customer's external id."
     list_select_related = ("customer",)
     show_full_result_count = False
     paginator = EstimatingPaginator

@@ -19,7 +19,7 @@ from segments.services import (
 )
 
 from .base import ChangedByActionsMixin, ReadOnlyAdmin, ServiceAdmin, ServiceForm
-from .pagination import EstimatingPaginator
+from .lists import CustomerRowsSearch, EstimatingPaginator
 
 
 class AddAs(models.TextChoices):
@@ -67,7 +67,7 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ChangedByActionsMixin, ServiceAdmin):
+class MembershipAdmin(CustomerRowsSearch, ChangedByActionsMixin, ServiceAdmin):
     form = MembershipForm
     list_display = (
         "customer",
@@ -86,8 +86,6 @@ class MembershipAdmin(ChangedByActionsMixin, ServiceAdmin):
         "is_test",
         "joined_at",
     )
-    search_fields = ("=customer__external_id", "customer__email")
-    search_help_text = "A customer's external id or email."
     # No date_hierarchy: a SELECT DISTINCT over a big segment's members per view.
     list_select_related = ("customer", "segment")
     autocomplete_fields = ("segment", "customer")
@@ -241,7 +239,7 @@ def _rows(queryset) -> list[Membership]:
 
 
 @admin.register(MembershipChange)
-class MembershipChangeAdmin(ReadOnlyAdmin):
+class MembershipChangeAdmin(CustomerRowsSearch, ReadOnlyAdmin):
     """The append-only history, newest first."""
 
     list_display = (
@@ -255,8 +253,6 @@ class MembershipChangeAdmin(ReadOnlyAdmin):
         "actor_label",
     )
     list_filter = ("action", "actor_type", "segment", "source", "occurred_at")
-    search_fields = ("=customer__external_id",)
-    search_help_text = "A customer's external id."
     # No date_hierarchy: a SELECT DISTINCT over the whole history per view.
     ordering = ("-occurred_at", "-id")
     list_select_related = ("customer", "segment")

@@ -21,6 +21,7 @@ from .customers import (
     customer_facts,
     customer_segments,
     customers_by_ids,
+    customers_named,
     customers_search,
 )
 from .dashboard import (
@@ -64,6 +65,7 @@ from .rules import (
     rule_sources,
     segment_preview,
     segment_rule_spec,
+    segment_rule_specs,
     segment_rules_parse,
 )
 from .segments import (
@@ -110,6 +112,7 @@ __all__ = [
     "customer_profile",
     "customer_segments",
     "customers_by_ids",
+    "customers_named",
     "customers_search",
     "dashboard_counts",
     "event_name_counts",
@@ -132,6 +135,7 @@ __all__ = [
     "segment_members",
     "segment_preview",
     "segment_rule_spec",
+    "segment_rule_specs",
     "segment_rules_parse",
     "segment_stats",
     "segments_growing",

@@ -154,7 +154,7 @@ def customers_search(*, customers: QuerySet[Customer], term: str) -> QuerySet[Cu
     match: `key:value` an attribute (on PostgreSQL by containment, which its GIN
     index serves), any other word a part of the searched fields (its trigram
     index)."""
-    term = term.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+    term = _clean(term)
     if not term:
         return customers
     exact = customers.filter(_exact_q(term))
@@ -171,6 +171,16 @@ def customers_search(*, customers: QuerySet[Customer], term: str) -> QuerySet[Cu
         else:
             customers = customers.filter(search_text__icontains=_unquote(word))
     return customers
+
+
+def customers_named(*, term: str) -> QuerySet[Customer]:
+    """The customer whose external id, email (any case) or internal id is `term`:
+    unique index lookups."""
+    return Customer.objects.filter(_exact_q(_clean(term)))
+
+
+def _clean(term: str) -> str:
+    return term.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
 
 
 def _exact_q(term: str) -> Q:

@@ -17,7 +17,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from segments.models import Customer, Event, Membership, MembershipChange, Segment
-from segments.rules import compile_q, matches, plan
+from segments.rules import RuleSpec, compile_q, matches, plan
 from segments.selectors import customer_facts, rule_sources, segment_rule_spec
 
 from .actors import Actor
@@ -57,7 +57,28 @@ def segment_recompute(
     members_entered signal) campaign enrollments in bulk."""
     ids = None if customer_ids is None else list(customer_ids)
     segment = _segment_lock(segment, ids)
-    spec = segment_rule_spec(segment=segment)
+    return _recompute(segment, segment_rule_spec(segment=segment), ids, now)
+
+
+def segment_recompute_locked(
+    *, segment: Segment, spec: RuleSpec | None, customer_ids: list[int]
+) -> RecomputeResult:
+    """segment_recompute of some customers, for a caller inside a transaction
+    that holds their row locks and has read this segment's rules with others'
+    (the events pass): the segment is locked FOR SHARE and read anew, and no
+    savepoint is taken. A rules edit committed since the rules were read asks
+    for a full recompute, which waits for this one and corrects it."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("segment_recompute_locked runs inside a transaction.")
+    return _recompute(_segment_share(segment), spec, customer_ids, None)
+
+
+def _recompute(
+    segment: Segment,
+    spec: RuleSpec | None,
+    ids: list[int] | None,
+    now: datetime | None,
+) -> RecomputeResult:
     if segment.type != Segment.Type.RULE or segment.archived or spec is None:
         return RecomputeResult(entered=0, left=0)
     now = now or timezone.now()
@@ -130,21 +151,27 @@ def _segment_lock(segment: Segment, customer_ids: list[int] | None) -> Segment:
     event touching a behaviour segment waited for the previous one to commit."""
     if customer_ids is None:
         return Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
-    if connection.vendor == "postgresql":
-        shared = Segment.objects.raw(
-            "SELECT * FROM segments_segment WHERE id = %s FOR SHARE", [segment.pk]
-        )
-        found = list(shared)
-        if not found:
-            raise Segment.DoesNotExist(f"Segment {segment.pk} no longer exists.")
-        segment = found[0]
-    else:
-        segment = Segment.objects.get(pk=segment.pk)
+    segment = _segment_share(segment)
     locked = Customer.objects.select_for_update(no_key=True).filter(
         any_of("pk", customer_ids)
     )
     list(locked.order_by("pk").values_list("pk", flat=True))
     return segment
+
+
+def _segment_share(segment: Segment) -> Segment:
+    """The segment read anew, locked FOR SHARE (PostgreSQL; Django's
+    select_for_update has no shared mode)."""
+    if connection.vendor != "postgresql":
+        return Segment.objects.get(pk=segment.pk)
+    shared = list(
+        Segment.objects.raw(
+            "SELECT * FROM segments_segment WHERE id = %s FOR SHARE", [segment.pk]
+        )
+    )
+    if not shared:
+        raise Segment.DoesNotExist(f"Segment {segment.pk} no longer exists.")
+    return shared[0]
 
 
 def _described(ctx: ChangeContext, description: str) -> ChangeContext:

@@ -3,10 +3,9 @@ changed. A batch is one transaction and one pass (customers locked and read
 together, events inserted together, each segment recomputed once); an event that
 is refused is reported by its position and the others are stored."""
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -239,7 +238,7 @@ class _Batch:
         per distinct answer (most events of a batch share theirs)."""
         after = snapshot([c.pk for c in self.customers.values()])
         answered: set[int] = set()
-        same: dict[str, list[int]] = defaultdict(list)
+        same: dict[tuple, list[Event]] = defaultdict(list)
         for event in new:
             first = event.customer_id not in answered
             answered.add(event.customer_id)
@@ -248,14 +247,25 @@ class _Batch:
                 if first
                 else NO_OUTCOME
             )
-            event.outcome = {
-                "customer_created": first and event.customer_id in self.created,
-                **asdict(outcome),
+            created = first and event.customer_id in self.created
+            key = (
+                created,
+                tuple(outcome.segments_entered),
+                tuple(outcome.segments_left),
+                tuple(outcome.campaigns_entered),
+            )
+            same[key].append(event)
+        for (created, entered, left, campaigns), events in same.items():
+            answer = {
+                "customer_created": created,
+                "segments_entered": list(entered),
+                "segments_left": list(left),
+                "campaigns_entered": list(campaigns),
             }
-            same[json.dumps(event.outcome, sort_keys=True)].append(event.pk)
-        for outcome_json, pks in same.items():
-            Event.objects.filter(any_of("pk", pks)).update(
-                outcome=json.loads(outcome_json)
+            for event in events:
+                event.outcome = answer
+            Event.objects.filter(any_of("pk", [e.pk for e in events])).update(
+                outcome=answer
             )
 
 

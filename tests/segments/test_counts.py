@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from segments.admin.pagination import EstimatingPaginator
+from segments.admin.lists import EstimatingPaginator
 from segments.models import Customer
 from segments.selectors import Estimate, count_estimated
 from segments.selectors import counts as counts_module

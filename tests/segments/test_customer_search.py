@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from segments.models import Customer
 from segments.selectors import SEARCH_HELP, customers_search
+from segments.services import segment_members_add
 from tests.factories import CustomerFactory
 from tests.markers import postgres_pass
 
@@ -140,3 +141,19 @@ def test_customers_search__postgresql__key_value_uses_the_attributes_index(ann):
     found = customers_search(customers=Customer.objects.all(), term="spend:42")
 
     assert "customer_attributes_gin" in explain(found)
+
+
+def test_member_and_history_lists__search__one_customer_by_exact_id_or_email(
+    alice, ann, bob, static_segment, actor
+):
+    segment_members_add(segment=static_segment, customers=[ann, bob], actor=actor)
+    members = reverse("admin:segments_membership_changelist")
+    history = reverse("admin:segments_membershipchange_changelist")
+
+    by_email = alice.get(members, {"q": "ANN@example.com"})
+    by_id = alice.get(history, {"q": "crm-1"})  # not crm-10 as well
+    by_part = alice.get(members, {"q": "example"})
+
+    assert [m.customer for m in by_email.context["cl"].result_list] == [ann]
+    assert [c.customer for c in by_id.context["cl"].result_list] == [ann]
+    assert list(by_part.context["cl"].result_list) == []
