@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from segments.models import Customer
+from segments.services.bulk import any_of
 
 from .models import Campaign, Enrollment
 
@@ -47,7 +48,7 @@ def active_enrollments_of(customer_ids: list[int]) -> dict[int, set[int]]:
     """For each customer, the campaigns they are actively enrolled in."""
     found: dict[int, set[int]] = {}
     rows = Enrollment.objects.filter(
-        customer_id__in=customer_ids, status=Enrollment.Status.ACTIVE
+        any_of("customer_id", customer_ids), status=Enrollment.Status.ACTIVE
     ).values_list("customer_id", "campaign_id")
     for customer_id, campaign_id in rows:
         found.setdefault(customer_id, set()).add(campaign_id)

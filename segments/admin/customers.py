@@ -16,7 +16,8 @@ from segments.selectors import (
 )
 from segments.services import Actor, customer_erase, customer_upsert
 
-from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm
+from .attributes import AttributeFormSet, attribute_rows
+from .base import ReadOnlyAdmin, ServiceAdmin, ServiceForm
 from .ingestion import ingestion_view
 from .lists import CustomerRowsSearch, EstimatingPaginator
 
@@ -29,7 +30,7 @@ def profile_context(customer: Customer) -> dict:
     profile = customer_profile(customer=customer)
     return {
         "profile": profile,
-        "attributes": [(k, _json(v)) for k, v in sorted(customer.attributes.items())],
+        "attributes": attribute_rows(customer.attributes),
         "events": [(event, _json(event.properties)) for event in profile.events],
         # Through the reverse relation: segments does not import campaigns.
         "enrollments": list(
@@ -42,14 +43,28 @@ PROFILE_FIELDS = ("email", "phone", "first_name", "last_name")
 
 
 class CustomerForm(ServiceForm):
-    attributes = JSONTextField(
-        required=False,
-        help_text='An object of name: value, e.g. {"channel": "Facebook"}.',
-    )
+    """The profile fields, and the attributes as rows (`attribute_rows`, a formset
+    the page renders as a table) that become the `attributes` the service gets."""
 
     class Meta:
         model = Customer
-        fields = ("external_id", *PROFILE_FIELDS, "attributes")
+        fields = ("external_id", *PROFILE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attribute_rows = AttributeFormSet(
+            self.data if self.is_bound else None,
+            initial=attribute_rows(self.instance.attributes),
+            prefix="attributes",
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.attribute_rows.is_valid():
+            data["attributes"] = self.attribute_rows.attributes()
+        else:
+            self.add_error(None, "Fix the attributes marked below.")
+        return data
 
 
 @admin.register(Customer)
@@ -92,11 +107,9 @@ class CustomerAdmin(ServiceAdmin):
         data = form.cleaned_data
         adding = form.instance.pk is None
         attributes = data["attributes"]
-        if attributes is None:
-            attributes = {}
-        if not adding and isinstance(attributes, dict):
-            # The form edits the whole object; the service merges, so a key left out
-            # is sent as null, which removes it.
+        if not adding:
+            # The rows are the whole object; the service merges, so a row removed
+            # is sent as null, which removes that attribute.
             attributes = {**dict.fromkeys(form.instance.attributes), **attributes}
         result = customer_upsert(
             external_id=data["external_id"] if adding else form.instance.external_id,

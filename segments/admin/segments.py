@@ -1,6 +1,7 @@
 import json
 from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -22,11 +23,38 @@ from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
 from .imports import SegmentImportMixin
-from .segment_page import segment_page_context, test_user_add_view
+from .segment_page import backfill_view, segment_page_context, test_user_add_view
 from .why import why_view
 
-FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
-UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
+FIELDS = (
+    "name",
+    "type",
+    "trigger_event",
+    "exit_after_days",
+    "description",
+    "archived",
+    "rules",
+)
+UPDATABLE_FIELDS = (
+    "name",
+    "trigger_event",
+    "exit_after_days",
+    "description",
+    "archived",
+)
+# What does not apply to a type is not shown: a static segment has no rules, no
+# trigger and no computation; only event-triggered members expire.
+HIDDEN_FIELDS = {
+    Segment.Type.STATIC: {
+        "trigger_event",
+        "exit_after_days",
+        "rules",
+        "computation",
+        "rule_tree",
+    },
+    Segment.Type.RULE: {"trigger_event", "exit_after_days"},
+    Segment.Type.EVENT: {"computation"},
+}
 READONLY_FIELDS = (
     "computation",
     "rule_tree",
@@ -36,6 +64,7 @@ READONLY_FIELDS = (
     "created_at",
     "updated_at",
 )
+MAX_EXIT_AFTER_DAYS = 36_500  # as the API allows
 RULES_HELP = (
     'Rule and event segments: {"match": "all", "conditions": [{"field": '
     '"attributes.channel", "operator": "equals", "value": "Facebook"}], "rules": []}. '
@@ -45,6 +74,14 @@ RULES_HELP = (
 
 class SegmentForm(ServiceForm):
     rules = JSONTextField(required=False, help_text=RULES_HELP)
+    exit_after_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_EXIT_AFTER_DAYS,
+        label="Members leave after (days)",
+        help_text="Members leave this many days after they entered; "
+        "empty: they stay until removed.",
+    )
 
     class Meta:
         model = Segment
@@ -55,6 +92,15 @@ class SegmentForm(ServiceForm):
         if self.instance.pk:
             spec = segment_rule_spec(segment=self.instance)
             self.initial["rules"] = rule_to_dict(spec) if spec else None
+
+    def clean(self):
+        data = super().clean()
+        # Shown for event-triggered segments only: a value left in the hidden input
+        # after switching the type away from "event" is not the marketer's intent.
+        kind = data.get("type") or self.instance.type
+        if kind != Segment.Type.EVENT and "exit_after_days" in data:
+            data["exit_after_days"] = None
+        return data
 
 
 def rule_tree_html(spec: RuleSpec) -> str:
@@ -120,6 +166,11 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
                 name="segments_segment_test_user",
             ),
             path(
+                "<int:segment_id>/backfill/",
+                wrap(self.backfill_view),
+                name="segments_segment_backfill",
+            ),
+            path(
                 "<int:segment_id>/why/<int:customer_id>/",
                 wrap(partial(why_view, self.admin_site)),
                 name="segments_segment_why",
@@ -131,6 +182,11 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
         if not request.user.has_perm("segments.add_membership"):
             raise PermissionDenied
         return test_user_add_view(request, segment_id)
+
+    def backfill_view(self, request, segment_id):
+        if not request.user.has_perm("segments.add_membership"):
+            raise PermissionDenied
+        return backfill_view(request, segment_id)
 
     def changelist_view(self, request, extra_context=None):
         request._segment_figures = True  # see get_queryset
@@ -228,7 +284,8 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return tuple(f for f in FIELDS if f != "archived")
-        return (*FIELDS, *READONLY_FIELDS)
+        hidden = HIDDEN_FIELDS.get(obj.type, set())
+        return tuple(f for f in (*FIELDS, *READONLY_FIELDS) if f not in hidden)
 
     def get_readonly_fields(self, request, obj=None):
         # A segment's type is fixed once it exists.
@@ -284,9 +341,10 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
                 type=data["type"],
                 description=data["description"],
                 trigger_event=data["trigger_event"],
+                exit_after_days=data["exit_after_days"],
                 rules=data["rules"],
             )
-        changes = {name: data[name] for name in UPDATABLE_FIELDS}
+        changes = {name: data[name] for name in UPDATABLE_FIELDS if name in data}
         if "rules" in form.changed_data:
             changes["rules"] = data["rules"]
         return segment_update(segment=fresh(form), actor=actor, **changes)

@@ -65,6 +65,7 @@ from .rules import (
     rule_sources,
     segment_preview,
     segment_rule_spec,
+    segment_rule_specs,
     segment_rules_parse,
 )
 from .segments import (
@@ -134,6 +135,7 @@ __all__ = [
     "segment_members",
     "segment_preview",
     "segment_rule_spec",
+    "segment_rule_specs",
     "segment_rules_parse",
     "segment_stats",
     "segments_growing",

@@ -2,6 +2,7 @@
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +38,22 @@ from segments.rules import (
 
 def segment_rule_spec(*, segment: Segment) -> RuleSpec | None:
     """The segment's condition tree, read in two queries."""
-    rules = list(SegmentRule.objects.filter(segment=segment).order_by("position", "id"))
+    return segment_rule_specs(segment_ids=[segment.pk]).get(segment.pk)
+
+
+def segment_rule_specs(*, segment_ids: Iterable[int]) -> dict[int, RuleSpec]:
+    """The condition trees of several segments, read in two queries; segments
+    without rules are left out."""
+    ids = list(segment_ids)
+    rules = list(
+        SegmentRule.objects.filter(segment_id__in=ids).order_by("position", "id")
+    )
     if not rules:
-        return None
+        return {}
     conditions: dict[int, list[AnyCondition]] = defaultdict(list)
-    for c in Condition.objects.filter(rule__segment=segment).order_by("position", "id"):
+    for c in Condition.objects.filter(rule__segment_id__in=ids).order_by(
+        "position", "id"
+    ):
         conditions[c.rule_id].append(condition_from_row(c.field, c.operator, c.value))
     children: dict[int | None, list[SegmentRule]] = defaultdict(list)
     for rule in rules:
@@ -54,7 +66,10 @@ def segment_rule_spec(*, segment: Segment) -> RuleSpec | None:
             rules=tuple(build(child) for child in children[rule.pk]),
         )
 
-    return build(children[None][0])
+    specs: dict[int, RuleSpec] = {}
+    for root in children[None]:
+        specs.setdefault(root.segment_id, build(root))
+    return specs
 
 
 def rule_sources() -> Sources:

@@ -12,16 +12,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from segments.models import Customer, Event, Membership, MembershipChange, Segment
-from segments.rules import compile_q, matches, plan
+from segments.rules import RuleSpec, compile_q, matches, plan
 from segments.selectors import customer_facts, rule_sources, segment_rule_spec
 
 from .actors import Actor
-from .bulk import insert_from_select
+from .bulk import any_of, insert_from_select
 from .memberships import (
     ChangeContext,
     announce_entered,
@@ -55,21 +55,41 @@ def segment_recompute(
     """Make the rule segment's members those its rules match now: everyone, or only
     the customers in `customer_ids`. Writes memberships, history and (through the
     members_entered signal) campaign enrollments in bulk."""
-    # NO KEY: recomputes queue, but members added meanwhile (whose foreign key
-    # check takes a KEY SHARE lock on the segment) do not deadlock with this one.
-    segment = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
-    spec = segment_rule_spec(segment=segment)
+    ids = None if customer_ids is None else list(customer_ids)
+    segment = _segment_lock(segment, ids)
+    return _recompute(segment, segment_rule_spec(segment=segment), ids, now)
+
+
+def segment_recompute_locked(
+    *, segment: Segment, spec: RuleSpec | None, customer_ids: list[int]
+) -> RecomputeResult:
+    """segment_recompute of some customers, for a caller inside a transaction
+    that holds their row locks and has read this segment's rules with others'
+    (the events pass): the segment is locked FOR SHARE and read anew, and no
+    savepoint is taken. A rules edit committed since the rules were read asks
+    for a full recompute, which waits for this one and corrects it."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("segment_recompute_locked runs inside a transaction.")
+    return _recompute(_segment_share(segment), spec, customer_ids, None)
+
+
+def _recompute(
+    segment: Segment,
+    spec: RuleSpec | None,
+    ids: list[int] | None,
+    now: datetime | None,
+) -> RecomputeResult:
     if segment.type != Segment.Type.RULE or segment.archived or spec is None:
         return RecomputeResult(entered=0, left=0)
     now = now or timezone.now()
     ctx = ChangeContext(actor=Actor.rule(segment), occurred_at=now)
-    scope = Q() if customer_ids is None else Q(pk__in=list(customer_ids))
+    scope = Q() if ids is None else any_of("pk", ids)
     matching = Customer.objects.filter(scope).filter(
         compile_q(plan(spec, now), rule_sources())
     )
     rows = Membership.objects.filter(segment=segment)
-    if customer_ids is not None:
-        rows = rows.filter(customer_id__in=list(customer_ids))
+    if ids is not None:
+        rows = rows.filter(any_of("customer_id", ids))
 
     # NOT EXISTS, not NOT IN: PostgreSQL runs NOT IN (subquery) as a hashed subplan
     # only while the ids fit in work_mem, and otherwise rescans the subquery for every
@@ -116,6 +136,42 @@ def segment_recompute(
         )
         announce_entered(segment, new_rows, ctx.actor)
     return RecomputeResult(entered=entered, left=left)
+
+
+def _segment_lock(segment: Segment, customer_ids: list[int] | None) -> Segment:
+    """Lock the segment for a recompute and read it anew.
+
+    A full recompute takes it FOR NO KEY UPDATE: full recomputes queue, and members
+    added meanwhile (whose foreign key check takes a KEY SHARE lock on the segment)
+    do not deadlock with it. An incremental one takes it FOR SHARE, which waits for
+    a full recompute (and a rules edit) but not for other incremental ones: those
+    for other customers touch other rows (memberships are unique per segment and
+    customer), and those for the same customers queue on the customers' row locks,
+    taken here in id order (the events path holds them already). Before, every
+    event touching a behaviour segment waited for the previous one to commit."""
+    if customer_ids is None:
+        return Segment.objects.select_for_update(no_key=True).get(pk=segment.pk)
+    segment = _segment_share(segment)
+    locked = Customer.objects.select_for_update(no_key=True).filter(
+        any_of("pk", customer_ids)
+    )
+    list(locked.order_by("pk").values_list("pk", flat=True))
+    return segment
+
+
+def _segment_share(segment: Segment) -> Segment:
+    """The segment read anew, locked FOR SHARE (PostgreSQL; Django's
+    select_for_update has no shared mode)."""
+    if connection.vendor != "postgresql":
+        return Segment.objects.get(pk=segment.pk)
+    shared = list(
+        Segment.objects.raw(
+            "SELECT * FROM segments_segment WHERE id = %s FOR SHARE", [segment.pk]
+        )
+    )
+    if not shared:
+        raise Segment.DoesNotExist(f"Segment {segment.pk} no longer exists.")
+    return shared[0]
 
 
 def _described(ctx: ChangeContext, description: str) -> ChangeContext:

@@ -17,12 +17,13 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from segments.models import Customer, Event, Segment
-from segments.rules import compile_event_q, plan
-from segments.selectors import rule_sources, segment_rule_spec
+from segments.rules import RuleSpec, compile_event_q, plan
+from segments.selectors import rule_sources, segment_rule_specs
 
 from .actors import Actor
-from .compute import segment_recompute
-from .memberships import segment_members_add
+from .bulk import any_of
+from .compute import segment_recompute_locked
+from .memberships import segments_members_add
 
 SEEN_FIELD = "last_seen_at"
 
@@ -72,16 +73,25 @@ def _customers_by_name(events: list[Event]) -> dict[str, set[int]]:
 
 def _recompute(work: dict[int, set[int]], segments: dict[int, Segment]) -> None:
     """Recompute each segment for its customers, then the segments reading those
-    that changed, for the same customers; each (segment, customer) once."""
+    that changed, for the same customers; each (segment, customer) once. The
+    customers are locked by the pass, and the rules of the segments to do are
+    read together."""
     done: dict[int, set[int]] = defaultdict(set)
+    specs: dict[int, RuleSpec | None] = {}
     while work:
         segment_id = min(work)
         ids = work.pop(segment_id) - done[segment_id]
         if not ids:
             continue
         done[segment_id] |= ids
-        result = segment_recompute(
-            segment=segments[segment_id], customer_ids=sorted(ids)
+        if segment_id not in specs:
+            unread = [segment_id, *(s for s in work if s not in specs)]
+            specs.update(dict.fromkeys(unread))
+            specs.update(segment_rule_specs(segment_ids=unread))
+        result = segment_recompute_locked(
+            segment=segments[segment_id],
+            spec=specs[segment_id],
+            customer_ids=sorted(ids),
         )
         if result.changed:
             for reader in segments_watching("watched_segments", segment_id):
@@ -91,39 +101,53 @@ def _recompute(work: dict[int, set[int]], segments: dict[int, Segment]) -> None:
 
 def _trigger(customers: dict[int, Customer], events: list[Event]) -> None:
     names = {event.name for event in events}
-    triggered = Segment.objects.filter(
-        type=Segment.Type.EVENT, trigger_event__in=names, archived=False
-    ).order_by("pk")
+    triggered = list(
+        Segment.objects.filter(
+            type=Segment.Type.EVENT, trigger_event__in=names, archived=False
+        ).order_by("pk")
+    )
+    # Segments let in for the same reason (an event name, and the lone event
+    # when only one fired) are written together: one history statement and one
+    # announcement for all of them.
+    entries: dict[tuple[str, Event | None], dict[Segment, list[Customer]]] = (
+        defaultdict(dict)
+    )
+    specs = segment_rule_specs(segment_ids=[s.pk for s in triggered])
     for segment in triggered:
-        fired = _fired(segment, [e for e in events if e.name == segment.trigger_event])
+        named = [e for e in events if e.name == segment.trigger_event]
+        fired = _fired(specs.get(segment.pk), named)
         if fired:
-            _enter(segment, customers, fired)
+            single = fired[0] if len(fired) == 1 else None
+            entries[segment.trigger_event, single][segment] = [
+                customers[event.customer_id] for event in fired
+            ]
+    for (name, single), entering in entries.items():
+        _enter(name, single, entering)
 
 
-def _fired(segment: Segment, events: list[Event]) -> list[Event]:
+def _fired(spec: RuleSpec | None, events: list[Event]) -> list[Event]:
     """The events whose conditions hold, tested in the database in one query
     (the SQL compiler's event form, as the preview and backfill use)."""
-    spec = segment_rule_spec(segment=segment)
     if spec is None or not events:
         return events
     condition = compile_event_q(plan(spec, timezone.now()), rule_sources())
     holding = set(
-        Event.objects.filter(pk__in=[e.pk for e in events])
+        Event.objects.filter(any_of("pk", [e.pk for e in events]))
         .filter(condition)
         .values_list("pk", flat=True)
     )
     return [event for event in events if event.pk in holding]
 
 
-def _enter(segment: Segment, customers: dict[int, Customer], fired: list[Event]):
+def _enter(
+    name: str, single: Event | None, entering: dict[Segment, list[Customer]]
+) -> None:
     """One write for every customer the events let in. A lone event is named in
     the history (its message id and time); a batch's entries carry the batch's."""
-    single = fired[0] if len(fired) == 1 else None
-    segment_members_add(
-        segment=segment,
-        customers=[customers[event.customer_id] for event in fired],
-        actor=Actor.event(segment.trigger_event),
+    segments_members_add(
+        entries=entering,
+        actor=Actor.event(name),
         reference_id=single.message_id if single else "",
-        description=f'Triggered by "{segment.trigger_event}"',
+        description=f'Triggered by "{name}"',
         occurred_at=single.timestamp if single else None,
     )

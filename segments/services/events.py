@@ -3,10 +3,9 @@ changed. A batch is one transaction and one pass (customers locked and read
 together, events inserted together, each segment recomputed once); an event that
 is refused is reported by its position and the others are stored."""
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.utils import timezone
 from segments.models import Customer, Event
 
 from .actors import Actor
+from .bulk import any_of
 from .customers import customer_upsert
 from .event_effects import events_apply
 from .event_input import EventInput, event_input_clean
@@ -135,7 +135,7 @@ class _Batch:
         those the events name with a profile or do not know."""
         ids = {item.user_id for item in items.values()}
         known = Customer.objects.select_for_update(no_key=True).filter(
-            external_id__in=ids
+            any_of("external_id", ids)
         )
         self.customers = {c.external_id: c for c in known.order_by("pk")}
         self.before = snapshot([c.pk for c in self.customers.values()])
@@ -184,8 +184,8 @@ class _Batch:
         if not pairs:
             return {}
         found = Event.objects.filter(
-            customer_id__in={c for c, _ in pairs},
-            message_id__in={m for _, m in pairs},
+            any_of("customer_id", {c for c, _ in pairs}),
+            any_of("message_id", {m for _, m in pairs}),
         )
         return {
             (e.customer_id, e.message_id): e
@@ -219,12 +219,14 @@ class _Batch:
         }
         newest = (
             Event.objects.filter(
-                customer=OuterRef("pk"), pk__in=[e.pk for e in new.values()]
+                any_of("pk", [e.pk for e in new.values()]), customer=OuterRef("pk")
             )
             .order_by("-timestamp")
             .values("timestamp")[:1]
         )
-        Customer.objects.filter(pk__in=moved).update(last_seen_at=Subquery(newest))
+        Customer.objects.filter(any_of("pk", moved)).update(
+            last_seen_at=Subquery(newest)
+        )
         for customer in self.customers.values():
             if customer.pk in moved:
                 customer.last_seen_at = latest[customer.pk]
@@ -236,7 +238,7 @@ class _Batch:
         per distinct answer (most events of a batch share theirs)."""
         after = snapshot([c.pk for c in self.customers.values()])
         answered: set[int] = set()
-        same: dict[str, list[int]] = defaultdict(list)
+        same: dict[tuple, list[Event]] = defaultdict(list)
         for event in new:
             first = event.customer_id not in answered
             answered.add(event.customer_id)
@@ -245,13 +247,26 @@ class _Batch:
                 if first
                 else NO_OUTCOME
             )
-            event.outcome = {
-                "customer_created": first and event.customer_id in self.created,
-                **asdict(outcome),
+            created = first and event.customer_id in self.created
+            key = (
+                created,
+                tuple(outcome.segments_entered),
+                tuple(outcome.segments_left),
+                tuple(outcome.campaigns_entered),
+            )
+            same[key].append(event)
+        for (created, entered, left, campaigns), events in same.items():
+            answer = {
+                "customer_created": created,
+                "segments_entered": list(entered),
+                "segments_left": list(left),
+                "campaigns_entered": list(campaigns),
             }
-            same[json.dumps(event.outcome, sort_keys=True)].append(event.pk)
-        for outcome_json, pks in same.items():
-            Event.objects.filter(pk__in=pks).update(outcome=json.loads(outcome_json))
+            for event in events:
+                event.outcome = answer
+            Event.objects.filter(any_of("pk", [e.pk for e in events])).update(
+                outcome=answer
+            )
 
 
 def _answer(event: Event, *, created: bool) -> EventIngested:

@@ -8,21 +8,21 @@ Each effective change writes one history row in the same transaction; a no-op wr
 none.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from segments.models import Customer, Membership, MembershipChange, Segment
 from segments.signals import members_changed, members_entered
 
 from .actors import Actor
-from .bulk import insert_from_select
+from .bulk import any_of, insert_from_select
 from .rows import row_gone
 
 Action = MembershipChange.Action
@@ -51,7 +51,6 @@ class MembersRemoveResult:
     not_members: list[Customer]
 
 
-@transaction.atomic
 def segment_members_add(
     *,
     segment: Segment,
@@ -67,33 +66,92 @@ def segment_members_add(
     Added to a rule segment by anything but its rules, a customer gets an `add`
     override so that the rules do not take them out again.
     """
-    customers = customers_lock(segment, customers)
+    return segments_members_add(
+        entries={segment: customers},
+        actor=actor,
+        reference_id=reference_id,
+        metadata=metadata,
+        description=description,
+        occurred_at=occurred_at,
+    )[segment.pk]
+
+
+@transaction.atomic
+def segments_members_add(
+    *,
+    entries: Mapping[Segment, Iterable[Customer]],
+    actor: Actor,
+    reference_id: str = "",
+    metadata: dict[str, Any] | None = None,
+    description: str = "",
+    occurred_at: datetime | None = None,
+) -> dict[int, MembersAddResult]:
+    """segment_members_add for several segments at once, for one reason (the
+    event-triggered segments one event name lets in): the customers are locked
+    and the segments' rows read once, and the history written and announced
+    (members_changed) once, instead of once per segment. By segment id."""
+    wanted = {segment: _unique(customers) for segment, customers in entries.items()}
+    for segment in wanted:
+        _refuse_archived(segment)
+    _lock([c for customers in wanted.values() for c in customers])
     # The time is taken once the customers are locked: history in time order is
     # then the order in which changes were applied.
     ctx = change_context(actor, reference_id, metadata, description, occurred_at)
-    rows = rows_by_customer(segment, customers)
+    existing = _rows_of_pairs(wanted)
+    results: dict[int, MembersAddResult] = {}
+    entered: dict[Segment, list[int]] = {}
+    for segment, customers in wanted.items():
+        added, already, blocked = [], [], []
+        for customer in customers:
+            row = existing.get((segment.pk, customer.pk))
+            if row is None:
+                added.append(customer)
+            elif row.is_member:
+                already.append(customer)
+            else:
+                blocked.append(customer)
+        results[segment.pk] = MembersAddResult(
+            added=added, already_members=already, blocked=blocked
+        )
+        if added:
+            entered[segment] = [c.pk for c in added]
+            _insert_members(segment, entered[segment], ctx, actor)
+    if entered:
+        pairs = Q()
+        for segment, ids in entered.items():
+            pairs |= Q(any_of("customer_id", ids), segment=segment)
+        rows = Membership.objects.filter(pairs)
+        record_changes(ctx, rows, Action.ENTERED, was_member=False, is_member=True)
+        for segment, ids in entered.items():
+            announce_entered(segment, rows_of(segment, ids), actor)
+    return results
+
+
+def _rows_of_pairs(
+    wanted: dict[Segment, list[Customer]],
+) -> dict[tuple[int, int], Membership]:
+    """The rows of the (segment, customer) pairs wanted, in one query."""
+    customer_ids = {c.pk for customers in wanted.values() for c in customers}
+    if not wanted or not customer_ids:
+        return {}
+    rows = Membership.objects.filter(
+        any_of("segment_id", [s.pk for s in wanted]),
+        any_of("customer_id", customer_ids),
+    )
+    return {(row.segment_id, row.customer_id): row for row in rows}
+
+
+def _insert_members(
+    segment: Segment, customer_ids: list[int], ctx: ChangeContext, actor: Actor
+) -> None:
     by_hand = segment.type == Segment.Type.RULE and actor.type != Actor.Type.RULE
     override = Override.ADD if by_hand else Override.NONE
-    added, already, blocked = [], [], []
-    for customer in customers:
-        row = rows.get(customer.pk)
-        if row is None:
-            added.append(customer)
-        elif row.is_member:
-            already.append(customer)
-        else:
-            blocked.append(customer)
-    added_ids = [c.pk for c in added]
     insert_from_select(
         Membership,
-        Customer.objects.filter(pk__in=added_ids),
+        Customer.objects.filter(any_of("pk", customer_ids)),
         columns={"customer": "pk"},
         constants=row_values(segment, ctx, source=actor.source, override=override),
     )
-    added_rows = rows_of(segment, added_ids)
-    record_changes(ctx, added_rows, Action.ENTERED, was_member=False, is_member=True)
-    announce_entered(segment, added_rows, actor)
-    return MembersAddResult(added=added, already_members=already, blocked=blocked)
 
 
 def change_context(
@@ -116,28 +174,40 @@ def customers_lock(segment: Segment, customers: Iterable[Customer]) -> list[Cust
     Returns the customers, once each, in the order given. A customer erased
     meanwhile is refused (Customer.DoesNotExist): erasure wins over any write.
     """
+    _refuse_archived(segment)
+    unique = _unique(customers)
+    _lock(unique)
+    return unique
+
+
+def _refuse_archived(segment: Segment) -> None:
     if segment.archived:
         raise ValidationError(
             f'Segment "{segment.name}" is archived; restore it to change its members.'
         )
-    unique = list({c.pk: c for c in customers}.values())
+
+
+def _unique(customers: Iterable[Customer]) -> list[Customer]:
+    return list({c.pk: c for c in customers}.values())
+
+
+def _lock(customers: list[Customer]) -> None:
     locked = set(
         Customer.objects.select_for_update(no_key=True)
-        .filter(pk__in=[c.pk for c in unique])
+        .filter(any_of("pk", {c.pk for c in customers}))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    for customer in unique:
+    for customer in customers:
         if customer.pk not in locked:
             raise row_gone(Customer, customer.external_id)
-    return unique
 
 
 def rows_by_customer(
     segment: Segment, customers: list[Customer]
 ) -> dict[int, Membership]:
     rows = Membership.objects.filter(
-        segment=segment, customer_id__in=[c.pk for c in customers]
+        any_of("customer_id", [c.pk for c in customers]), segment=segment
     )
     return {row.customer_id: row for row in rows}
 
@@ -166,7 +236,9 @@ def stamp(row: Membership, ctx: ChangeContext) -> None:
 
 
 def rows_of(segment: Segment, customer_ids: list[int]) -> QuerySet[Membership]:
-    return Membership.objects.filter(segment=segment, customer_id__in=customer_ids)
+    return Membership.objects.filter(
+        any_of("customer_id", customer_ids), segment=segment
+    )
 
 
 def record_changes(

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from segments.models import Membership
 
+from .bulk import any_of
+
 # customer ids -> {customer id: ids of what they are in}
 Reader = Callable[[list[int]], dict[int, set[int]]]
 
@@ -22,7 +24,7 @@ def outcome_reader_register(name: str, reader: Reader) -> None:
 def _segments_of(customer_ids: list[int]) -> dict[int, set[int]]:
     return grouped(
         Membership.objects.members()
-        .filter(customer_id__in=customer_ids)
+        .filter(any_of("customer_id", customer_ids))
         .values_list("customer_id", "segment_id")
     )
 

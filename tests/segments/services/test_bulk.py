@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from campaigns.models import Enrollment
 from segments.models import Customer, Membership
-from segments.services.bulk import insert_from_select
+from segments.services.bulk import any_of, insert_from_select
 from tests.factories import CampaignFactory, CustomerFactory
 
 
@@ -67,3 +67,22 @@ def test_insert_from_select__empty_selection__nothing_inserted(static_segment):
 
     assert inserted == 0
     assert not Membership.objects.exists()
+
+
+def test_any_of__ids_and_texts__same_rows_as_in(db):
+    customers = [
+        CustomerFactory(external_id=text)
+        for text in ("a", 'b"c', "d,e", "{f}", "g'h", "NULL")
+    ]
+    wanted = customers[1:5]
+    ids = [c.pk for c in wanted]
+    texts = [c.external_id for c in wanted]
+
+    by_id = Customer.objects.filter(any_of("pk", ids))
+    by_text = Customer.objects.filter(any_of("external_id", texts))
+    as_fk = Membership.objects.filter(any_of("customer_id", ids))
+
+    assert list(by_id.order_by("pk")) == wanted
+    assert list(by_text.order_by("pk")) == wanted
+    assert not as_fk.exists()
+    assert not Customer.objects.filter(any_of("pk", [])).exists()

@@ -5,7 +5,7 @@ erasure always complete. Figures for docs/reliability.md: ROUNDS rounds of each.
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection, transaction
 
 from campaigns.models import Campaign, Enrollment
 from campaigns.services import campaign_create, campaign_update
@@ -18,6 +18,7 @@ from segments.models import (
     Segment,
 )
 from segments.services import Actor, segment_create, segment_members_add
+from segments.services.compute import RecomputeResult, segment_recompute
 from tests.api.conftest import client_for, new_key
 from tests.factories import CustomerFactory
 from tests.markers import requires_postgres
@@ -195,3 +196,111 @@ def test_member_add_racing_campaign_update__no_deadlock(system):
         # Then both finish (each waits for the other's locks, none deadlocks)
         assert not [a for a in answers if isinstance(a, Exception)], answers
         assert Enrollment.objects.filter(customer=customer).count() == 1
+
+
+def _rule_segment(system):
+    rules = {
+        "conditions": [
+            {"field": "attributes.plan", "operator": "equals", "value": "pro"}
+        ]
+    }
+    return segment_create(name="Pro", type=Segment.Type.RULE, rules=rules, actor=system)
+
+
+def test_incremental_recomputes__same_segment_at_once__no_lost_or_doubled_rows(
+    system,
+):
+    segment = _rule_segment(system)
+    for round_ in range(ROUNDS):
+        # Given members who no longer match and matching customers not yet in
+        leavers = CustomerFactory.create_batch(4, attributes={"plan": "pro"})
+        segment_recompute(segment=segment, customer_ids=[c.pk for c in leavers])
+        Customer.objects.filter(pk__in=[c.pk for c in leavers]).update(
+            attributes={"plan": "free"}
+        )
+        entrants = CustomerFactory.create_batch(4, attributes={"plan": "pro"})
+        everyone = [c.pk for c in leavers + entrants]
+
+        # When two incremental recomputes run at once, for overlapping customers
+        answers = race(
+            lambda ids=everyone[:6]: segment_recompute(
+                segment=segment, customer_ids=ids
+            ),
+            lambda ids=everyone[2:]: segment_recompute(
+                segment=segment, customer_ids=ids
+            ),
+        )
+
+        # Then each change is made and recorded exactly once
+        assert not [a for a in answers if isinstance(a, Exception)], answers
+        assert sum(a.entered for a in answers) == 4, answers
+        assert sum(a.left for a in answers) == 4, answers
+        in_segment = Membership.objects.filter(
+            segment=segment, customer_id__in=everyone
+        )
+        assert sorted(in_segment.values_list("customer_id", flat=True)) == sorted(
+            c.pk for c in entrants
+        )
+        changes = MembershipChange.objects.filter(
+            segment=segment, customer_id__in=everyone
+        )
+        actions = sorted(changes.values_list("customer_id", "action"))
+        entered, left = MembershipChange.Action.ENTERED, MembershipChange.Action.LEFT
+        assert actions == sorted(
+            [(c.pk, entered) for c in leavers + entrants]
+            + [(c.pk, left) for c in leavers]
+        ), round_
+
+
+def _holding_incremental(segment, customer, started, release):
+    """An incremental recompute whose transaction stays open until `release`."""
+
+    def call():
+        with transaction.atomic():
+            segment_recompute(segment=segment, customer_ids=[customer.pk])
+            started.set()
+            release.wait(timeout=30)
+
+    return call
+
+
+def _with_lock_timeout(call):
+    def run():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '3s'")
+            return call()
+
+    return run
+
+
+def test_incremental_recompute__another_one_open__does_not_wait_for_it(system):
+    # Given an incremental recompute of one customer, not yet committed
+    segment = _rule_segment(system)
+    first, second = CustomerFactory.create_batch(2, attributes={"plan": "pro"})
+    started, release = threading.Event(), threading.Event()
+    holder = threading.Thread(
+        target=race, args=(_holding_incremental(segment, first, started, release),)
+    )
+    holder.start()
+    try:
+        assert started.wait(timeout=30)
+
+        # When another customer's recompute and a full recompute run meanwhile
+        incremental, full = race(
+            _with_lock_timeout(
+                lambda: segment_recompute(segment=segment, customer_ids=[second.pk])
+            ),
+            _with_lock_timeout(lambda: segment_recompute(segment=segment)),
+        )
+    finally:
+        release.set()
+        holder.join()
+
+    # Then the incremental one went through; the full one waited for the
+    # segment lock (and gave up at lock_timeout)
+    assert incremental == RecomputeResult(entered=1, left=0)
+    assert isinstance(full, OperationalError), full
+    assert set(
+        Membership.objects.filter(segment=segment).values_list("customer_id", flat=True)
+    ) == {first.pk, second.pk}
