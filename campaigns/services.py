@@ -19,6 +19,7 @@ from segments.services.rows import customer_lock, model_update, row_lock, row_wr
 from segments.services.unset import UNSET
 
 from .models import Campaign, Enrollment
+from .signals import enrollments_changed
 
 UPDATABLE_FIELDS = ("name", "description", "status", "starts_at", "ends_at")
 
@@ -52,7 +53,7 @@ def campaign_create(
     campaign.save()
     segments = list(segments)
     campaign.segments.set(segments)
-    _enroll_audience(campaign, segments)
+    _enroll_audience(campaign, segments, actor)
     return campaign
 
 
@@ -77,7 +78,7 @@ def campaign_update(
         campaign.segments.set(segments)
     current = list(campaign.segments.all())
     gained = current if not was_live else [s for s in current if s.pk not in old_ids]
-    _enroll_audience(campaign, gained)
+    _enroll_audience(campaign, gained, actor)
     return campaign
 
 
@@ -109,6 +110,7 @@ def enrollment_add(
     enrollment.enrolled_at = timezone.now()
     enrollment.removed_at, enrollment.removed_by = None, ""
     enrollment.save()
+    _announce(campaign, [enrollment], enrolled=True, actor=actor)
     return EnrollmentResult(enrollment=enrollment, changed=True)
 
 
@@ -126,6 +128,7 @@ def enrollment_remove(
     enrollment.removed_at = timezone.now()
     enrollment.removed_by = actor.label
     enrollment.save()
+    _announce(campaign, [enrollment], enrolled=False, actor=actor)
     return EnrollmentResult(enrollment=enrollment, changed=True)
 
 
@@ -134,21 +137,23 @@ def enroll_entered_members(
 ) -> None:
     """Listener of segments' members_entered: enroll newcomers in live campaigns."""
     for campaign in Campaign.objects.live().filter(segments=segment):
-        _enroll(campaign, segment, memberships)
+        _enroll(campaign, segment, memberships, actor)
 
 
-def _enroll_audience(campaign: Campaign, segments: list[Segment]) -> None:
+def _enroll_audience(campaign: Campaign, segments: list[Segment], actor: Actor) -> None:
     if not campaign.is_live():
         return
     for segment in segments:
-        _enroll(campaign, segment, Membership.objects.filter(segment=segment))
+        _enroll(campaign, segment, Membership.objects.filter(segment=segment), actor)
 
 
-def _enroll(campaign: Campaign, segment: Segment, memberships) -> None:
+def _enroll(campaign: Campaign, segment: Segment, memberships, actor: Actor) -> None:
     """Enroll the members among `memberships`, in one statement. Existing enrollments
     win (ON CONFLICT DO NOTHING): removed customers stay removed, and concurrent
-    enrollers cannot collide."""
-    insert_from_select(
+    enrollers cannot collide. The rows this statement wrote are the ones carrying
+    its own enrolled_at."""
+    enrolled_at = timezone.now()
+    inserted = insert_from_select(
         Enrollment,
         memberships.members(),
         columns={"customer": "customer_id"},
@@ -156,8 +161,40 @@ def _enroll(campaign: Campaign, segment: Segment, memberships) -> None:
             "campaign": campaign,
             "source": Enrollment.Source.SEGMENT,
             "source_segment": segment,
+            "enrolled_at": enrolled_at,
         },
         ignore_conflicts=True,
+    )
+    if inserted:
+        new = Enrollment.objects.filter(
+            campaign=campaign,
+            source_segment=segment,
+            enrolled_at=enrolled_at,
+            customer__in=memberships.members().values("customer_id"),
+        )
+        description = f'Entered the audience segment "{segment.name}"'
+        _announce(campaign, new, enrolled=True, actor=actor, description=description)
+
+
+def _announce(
+    campaign: Campaign,
+    enrollments: QuerySet[Enrollment] | list[Enrollment],
+    *,
+    enrolled: bool,
+    actor: Actor,
+    description: str = "",
+) -> None:
+    """Tell listeners (webhooks) who was enrolled or removed, in this transaction."""
+    if isinstance(enrollments, list):
+        enrollments = Enrollment.objects.filter(pk__in=[e.pk for e in enrollments])
+    enrollments_changed.send(
+        sender=Enrollment,
+        campaign=campaign,
+        enrollments=enrollments,
+        enrolled=enrolled,
+        actor=actor,
+        description=description,
+        occurred_at=timezone.now(),
     )
 
 

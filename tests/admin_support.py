@@ -39,3 +39,21 @@ def check_changelist_scales(client, url, model, add_rows):
     assert len(response.context["cl"].result_list) >= 3
     obj = response.context["cl"].result_list[0]
     assert client.get(url(f"{model}_change", obj.pk)).status_code == 200
+
+
+def attribute_rows(*rows, initial=0):
+    """The customer form's attribute rows as the page posts them: (name, value,
+    type) tuples, with a fourth item "remove" to tick a row's Remove box."""
+    data = {
+        "attributes-TOTAL_FORMS": len(rows),
+        "attributes-INITIAL_FORMS": initial,
+        "attributes-MIN_NUM_FORMS": 0,
+        "attributes-MAX_NUM_FORMS": 1000,
+    }
+    for i, (key, value, kind, *remove) in enumerate(rows):
+        data[f"attributes-{i}-key"] = key
+        data[f"attributes-{i}-value"] = value
+        data[f"attributes-{i}-type"] = kind
+        if remove:
+            data[f"attributes-{i}-DELETE"] = "on"
+    return data

@@ -84,3 +84,13 @@ def test_staff_without_group__test_user_form__refused(client, static_segment):
     url = reverse("admin:segments_segment_test_user", args=[static_segment.pk])
 
     assert client.post(url, {"user": "x@example.com"}).status_code == 403
+
+
+def test_marketer__api_keys_page__refusal_says_why_and_the_way_back(marketer):
+    response = marketer.get(reverse("admin:segments_apikey_changelist"))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "You are not allowed to open this page" in page
+    assert "signed in as <strong>mia</strong>" in page
+    assert f'href="{reverse("admin:index")}"' in page

@@ -1,5 +1,6 @@
 """Endpoints are registered by admins; messages and every attempt are read-only."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 
@@ -7,8 +8,21 @@ from .models import EventType, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from .services import webhook_endpoint_enable
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    event_types = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The changes to send.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "description", "event_types", "segments", "is_active")
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
     list_display = ("url", "description", "event_types", "state", "failing_since")
     list_filter = ("is_active",)
     search_fields = ("url", "description")
@@ -41,13 +55,6 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         return (
             f"disabled: {endpoint.disabled_reason}" if endpoint.disabled_at else "off"
         )
-
-    def get_form(self, request, obj=None, **kwargs):
-        form = super().get_form(request, obj, **kwargs)
-        form.base_fields["event_types"].help_text = "A list of: " + ", ".join(
-            f'"{value}"' for value in EventType.values
-        )
-        return form
 
     @admin.action(description="Enable again (pending messages are sent)")
     def enable(self, request, queryset):

@@ -1,6 +1,7 @@
 import base64
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -10,6 +11,8 @@ from segments.models import Segment
 class EventType(models.TextChoices):
     SEGMENT_ENTERED = "segment.entered", "A customer entered a segment"
     SEGMENT_LEFT = "segment.left", "A customer left a segment"
+    CAMPAIGN_ENROLLED = "campaign.enrolled", "A customer was enrolled in a campaign"
+    CAMPAIGN_REMOVED = "campaign.removed", "A customer was removed from a campaign"
 
 
 def new_secret() -> str:
@@ -21,13 +24,20 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=200, blank=True, default="")
     event_types = models.JSONField(
-        default=list, help_text="Which of segment.entered, segment.left to send."
+        default=list,
+        help_text=(
+            "Which of segment.entered, segment.left, campaign.enrolled, "
+            "campaign.removed to send."
+        ),
     )
     segments = models.ManyToManyField(
         Segment,
         blank=True,
         related_name="+",
-        help_text="Only changes of these segments (none chosen: every segment).",
+        help_text=(
+            "Only changes of these segments, and of campaigns whose audience includes "
+            "one of them (none chosen: everything)."
+        ),
     )
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
     is_active = models.BooleanField(default=True)
@@ -44,6 +54,22 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+    def clean(self) -> None:
+        types = self.event_types
+        unknown = (
+            [t for t in types if t not in EventType.values]
+            if isinstance(types, list)
+            else [types]
+        )
+        if unknown or not types:
+            raise ValidationError(
+                {
+                    "event_types": "Choose one or more of "
+                    + ", ".join(EventType.values)
+                    + (f"; not {unknown[0]!r}." if unknown else ".")
+                }
+            )
 
 
 class WebhookMessage(models.Model):

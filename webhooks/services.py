@@ -1,6 +1,6 @@
-"""Webhooks out: segment entries and exits, queued in the transaction that made
-them (nothing for rolled-back work), delivered after it commits, signed per
-Standard Webhooks, retried with exponential backoff.
+"""Webhooks out: segment entries and exits, campaign enrollments and removals,
+queued in the transaction that made them (nothing for rolled-back work), delivered
+after it commits, signed per Standard Webhooks, retried with exponential backoff.
 
 A change of many customers is sent as pages of WEBHOOKS_PAGE_SIZE customers per
 endpoint: a recompute that moves 200,000 people sends 200 requests."""
@@ -17,6 +17,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from campaigns.models import Campaign, Enrollment
 from segments.models import Membership, Segment
 
 from .delivery import Delivery, post_signed
@@ -43,13 +44,63 @@ def webhook_members_changed(
             {"id": external_id, "internal_id": customer_id, "source": source}
         )
     names = dict(Segment.objects.filter(pk__in=by_segment).values_list("pk", "name"))
-    messages = [
-        _message(endpoint, event_type, segment_id, names, page, context)
-        for segment_id, customers in by_segment.items()
-        for endpoint in endpoints
-        if endpoint.wants(segment_id)
-        for page in _pages(customers)
+    why = _why(context.actor, context.reference_id, context.description)
+    _queue(
+        [
+            _message(
+                endpoint,
+                event_type,
+                {"segment": {"id": segment_id, "name": names.get(segment_id, "")}},
+                page,
+                occurred_at=context.occurred_at,
+                why=why,
+            )
+            for segment_id, customers in by_segment.items()
+            for endpoint in endpoints
+            if endpoint.wants({segment_id})
+            for page in _pages(customers)
+        ]
+    )
+
+
+def webhook_enrollments_changed(
+    sender,
+    *,
+    campaign: Campaign,
+    enrollments: QuerySet[Enrollment],
+    enrolled: bool,
+    actor,
+    description: str,
+    occurred_at: datetime,
+    **kwargs,
+) -> None:
+    """Listener of campaigns' enrollments_changed: as segment changes, a message per
+    page of customers for every endpoint that wants it (a segment filter matches
+    the campaigns whose audience includes one of its segments)."""
+    event_type = EventType.CAMPAIGN_ENROLLED if enrolled else EventType.CAMPAIGN_REMOVED
+    audience = set(campaign.segments.values_list("pk", flat=True))
+    endpoints = [e for e in _endpoints_for(event_type) if e.wants(audience)]
+    if not endpoints:
+        return
+    rows = enrollments.order_by("customer_id").values_list(
+        "customer_id", "customer__external_id", "source", "source_segment_id"
+    )
+    customers = [
+        {"id": external_id, "internal_id": pk, "source": source, "segment_id": seg}
+        for pk, external_id, source, seg in rows
     ]
+    subject = {"campaign": {"id": campaign.pk, "name": campaign.name}}
+    why = _why(actor, "", description)
+    _queue(
+        [
+            _message(e, event_type, subject, page, occurred_at=occurred_at, why=why)
+            for e in endpoints
+            for page in _pages(customers)
+        ]
+    )
+
+
+def _queue(messages: list[WebhookMessage]) -> None:
     if messages:
         WebhookMessage.objects.bulk_create(messages)
         transaction.on_commit(deliver_soon)
@@ -60,8 +111,8 @@ class _Endpoint:
     endpoint: WebhookEndpoint
     segment_ids: set[int]
 
-    def wants(self, segment_id: int) -> bool:
-        return not self.segment_ids or segment_id in self.segment_ids
+    def wants(self, segment_ids: set[int]) -> bool:
+        return not self.segment_ids or bool(segment_ids & self.segment_ids)
 
 
 def _endpoints_for(event_type: str) -> list[_Endpoint]:
@@ -78,13 +129,23 @@ def _pages(customers: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [customers[i : i + size] for i in range(0, len(customers), size)]
 
 
+def _why(actor, reference_id: str, description: str) -> dict[str, str]:
+    """Who made the change and why, as every payload says it."""
+    return {
+        "actor": actor.label,
+        "reference_id": reference_id,
+        "description": description,
+    }
+
+
 def _message(
     target: _Endpoint,
     event_type: str,
-    segment_id: int,
-    names: dict[int, str],
+    subject: dict[str, Any],
     customers: list[dict[str, Any]],
-    context,
+    *,
+    occurred_at: datetime,
+    why: dict[str, str],
 ) -> WebhookMessage:
     now = timezone.now()
     return WebhookMessage(
@@ -95,11 +156,9 @@ def _message(
             "type": event_type,
             "timestamp": now.isoformat(),
             "data": {
-                "segment": {"id": segment_id, "name": names.get(segment_id, "")},
-                "occurred_at": context.occurred_at.isoformat(),
-                "actor": context.actor.label,
-                "reference_id": context.reference_id,
-                "description": context.description,
+                **subject,
+                "occurred_at": occurred_at.isoformat(),
+                **why,
                 "customers": customers,
             },
         },

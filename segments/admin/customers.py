@@ -3,15 +3,23 @@ from functools import partial
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.urls import path
 
 from segments.models import Customer, Event
-from segments.selectors import customer_profile, customer_segments
+from segments.selectors import (
+    SEARCH_HELP,
+    SEARCHED_FIELDS,
+    customer_profile,
+    customer_segments,
+    customers_search,
+    event_names_recent,
+)
 from segments.services import Actor, customer_erase, customer_upsert
 
-from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm
+from .attributes import AttributeFormSet, attribute_rows
+from .base import ReadOnlyAdmin, ServiceAdmin, ServiceForm
 from .ingestion import ingestion_view
+from .lists import CustomerRowsSearch, EstimatingPaginator
 
 
 def _json(value) -> str:
@@ -22,7 +30,7 @@ def profile_context(customer: Customer) -> dict:
     profile = customer_profile(customer=customer)
     return {
         "profile": profile,
-        "attributes": [(k, _json(v)) for k, v in sorted(customer.attributes.items())],
+        "attributes": attribute_rows(customer.attributes),
         "events": [(event, _json(event.properties)) for event in profile.events],
         # Through the reverse relation: segments does not import campaigns.
         "enrollments": list(
@@ -35,14 +43,28 @@ PROFILE_FIELDS = ("email", "phone", "first_name", "last_name")
 
 
 class CustomerForm(ServiceForm):
-    attributes = JSONTextField(
-        required=False,
-        help_text='An object of name: value, e.g. {"channel": "Facebook"}.',
-    )
+    """The profile fields, and the attributes as rows (`attribute_rows`, a formset
+    the page renders as a table) that become the `attributes` the service gets."""
 
     class Meta:
         model = Customer
-        fields = ("external_id", *PROFILE_FIELDS, "attributes")
+        fields = ("external_id", *PROFILE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attribute_rows = AttributeFormSet(
+            self.data if self.is_bound else None,
+            initial=attribute_rows(self.instance.attributes),
+            prefix="attributes",
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.attribute_rows.is_valid():
+            data["attributes"] = self.attribute_rows.attributes()
+        else:
+            self.add_error(None, "Fix the attributes marked below.")
+        return data
 
 
 @admin.register(Customer)
@@ -50,9 +72,12 @@ class CustomerAdmin(ServiceAdmin):
     form = CustomerForm
     list_display = ("external_id", "email", "full_name", "created_at", "last_seen_at")
     list_filter = ("created_at", "last_seen_at")
-    search_fields = ("external_id", "email", "first_name", "last_name", "phone")
-    date_hierarchy = "created_at"
+    search_fields = SEARCHED_FIELDS  # searched by customers_search
+    search_help_text = SEARCH_HELP
+    # No date_hierarchy on the big lists: its year/month links are a SELECT
+    # DISTINCT over the whole table on every view. The date filters cost nothing.
     show_full_result_count = False
+    paginator = EstimatingPaginator
     readonly_fields = ("created_at", "updated_at", "last_seen_at", "segments")
 
     def get_readonly_fields(self, request, obj=None):
@@ -70,13 +95,7 @@ class CustomerAdmin(ServiceAdmin):
         return ", ".join(s.name for s in customer_segments(customer=obj)) or "-"
 
     def get_search_results(self, request, queryset, search_term):
-        # An exact id or email first: one index lookup, where the broad search
-        # below scans the table.
-        term = search_term.strip()
-        exact = queryset.filter(Q(external_id=term) | Q(email=term.lower()))
-        if term and exact.exists():
-            return exact, False
-        return super().get_search_results(request, queryset, search_term)
+        return customers_search(customers=queryset, term=search_term), False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, object_id)
@@ -88,11 +107,9 @@ class CustomerAdmin(ServiceAdmin):
         data = form.cleaned_data
         adding = form.instance.pk is None
         attributes = data["attributes"]
-        if attributes is None:
-            attributes = {}
-        if not adding and isinstance(attributes, dict):
-            # The form edits the whole object; the service merges, so a key left out
-            # is sent as null, which removes it.
+        if not adding:
+            # The rows are the whole object; the service merges, so a row removed
+            # is sent as null, which removes that attribute.
             attributes = {**dict.fromkeys(form.instance.attributes), **attributes}
         result = customer_upsert(
             external_id=data["external_id"] if adding else form.instance.external_id,
@@ -110,17 +127,29 @@ class CustomerAdmin(ServiceAdmin):
         customer_erase(customer=obj, actor=Actor.admin(request.user))
 
 
+class RecentNameFilter(admin.SimpleListFilter):
+    """The names that arrived in the last week (from an index), not every name
+    ever sent (a scan of all events)."""
+
+    title = "name"
+    parameter_name = "name"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in event_names_recent()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(name=self.value()) if self.value() else queryset
+
+
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(CustomerRowsSearch, ReadOnlyAdmin):
     """Events arrive through the API; the ingestion page shows them live."""
 
     list_display = ("name", "customer", "timestamp", "received_at", "message_id")
-    list_filter = ("name",)
-    search_fields = ("=customer__external_id",)
-    search_help_text = "A customer's external id."
-    date_hierarchy = "timestamp"
+    list_filter = (RecentNameFilter, "timestamp", "received_at")
     list_select_related = ("customer",)
     show_full_result_count = False
+    paginator = EstimatingPaginator
 
     def get_urls(self):
         live = self.admin_site.admin_view(partial(ingestion_view, self))

@@ -1,6 +1,7 @@
 """The segment page around its form: stats, the chart, history, campaigns, members'
 links and the one-step test user; and the views its buttons post to."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -11,11 +12,13 @@ from django.views.decorators.http import require_POST
 from segments.models import Membership, Segment
 from segments.selectors import segment_history, segment_stats
 from segments.services import Actor
+from segments.services.event_segments import segment_backfill
 from segments.services.test_users import segment_test_user_add_by_user
 
 from .charts import daily_chart
 
 HISTORY_ROWS = 15
+MAX_BACKFILL_DAYS = 36_500  # as the API allows
 
 
 def _url_or_none(name: str, *args) -> str | None:
@@ -53,6 +56,9 @@ def segment_page_context(segment: Segment) -> dict:
         "import_url": _url_or_none("admin:segments_segment_import_members", segment.pk),
         "export_url": _url_or_none("admin:segments_segment_export_members", segment.pk),
         "test_user_url": reverse("admin:segments_segment_test_user", args=[segment.pk]),
+        "backfill_url": reverse("admin:segments_segment_backfill", args=[segment.pk])
+        if segment.type == Segment.Type.EVENT
+        else None,
     }
 
 
@@ -75,4 +81,41 @@ def test_user_add_view(request, segment_id):
         messages.success(request, f"{result.customer}{made} is now a test user.")
     else:
         messages.warning(request, f"{result.customer} is already a test user here.")
+    return HttpResponseRedirect(back)
+
+
+class BackfillForm(forms.Form):
+    days = forms.IntegerField(required=False, min_value=1, max_value=MAX_BACKFILL_DAYS)
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+@require_POST
+def backfill_view(request, segment_id):
+    """Let in the customers past trigger events would have let in (what the
+    preview counts), say how many entered, then back to the page."""
+    segment = get_object_or_404(Segment, pk=segment_id)
+    back = reverse("admin:segments_segment_change", args=[segment.pk])
+    form = BackfillForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Days: {' '.join(form.errors['days'])}")
+        return HttpResponseRedirect(back)
+    try:
+        result = segment_backfill(
+            segment=segment,
+            actor=Actor.admin(request.user),
+            days=form.cleaned_data["days"],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(back)
+    messages.success(
+        request,
+        f"Backfill: {_plural(result.entered, 'customer', 'customers')} entered "
+        f'({result.candidates} did "{segment.trigger_event}" and match now; '
+        f"{result.already_members} already members; "
+        f"{result.blocked} blocked, left out).",
+    )
     return HttpResponseRedirect(back)

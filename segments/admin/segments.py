@@ -1,6 +1,7 @@
 import json
 from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -22,11 +23,38 @@ from segments.services.compute import segment_compute_request
 
 from .base import JSONTextField, ReadOnlyAdmin, ServiceAdmin, ServiceForm, fresh
 from .imports import SegmentImportMixin
-from .segment_page import segment_page_context, test_user_add_view
+from .segment_page import backfill_view, segment_page_context, test_user_add_view
 from .why import why_view
 
-FIELDS = ("name", "type", "trigger_event", "description", "archived", "rules")
-UPDATABLE_FIELDS = ("name", "trigger_event", "description", "archived")
+FIELDS = (
+    "name",
+    "type",
+    "trigger_event",
+    "exit_after_days",
+    "description",
+    "archived",
+    "rules",
+)
+UPDATABLE_FIELDS = (
+    "name",
+    "trigger_event",
+    "exit_after_days",
+    "description",
+    "archived",
+)
+# What does not apply to a type is not shown: a static segment has no rules, no
+# trigger and no computation; only event-triggered members expire.
+HIDDEN_FIELDS = {
+    Segment.Type.STATIC: {
+        "trigger_event",
+        "exit_after_days",
+        "rules",
+        "computation",
+        "rule_tree",
+    },
+    Segment.Type.RULE: {"trigger_event", "exit_after_days"},
+    Segment.Type.EVENT: {"computation"},
+}
 READONLY_FIELDS = (
     "computation",
     "rule_tree",
@@ -36,6 +64,7 @@ READONLY_FIELDS = (
     "created_at",
     "updated_at",
 )
+MAX_EXIT_AFTER_DAYS = 36_500  # as the API allows
 RULES_HELP = (
     'Rule and event segments: {"match": "all", "conditions": [{"field": '
     '"attributes.channel", "operator": "equals", "value": "Facebook"}], "rules": []}. '
@@ -45,6 +74,14 @@ RULES_HELP = (
 
 class SegmentForm(ServiceForm):
     rules = JSONTextField(required=False, help_text=RULES_HELP)
+    exit_after_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_EXIT_AFTER_DAYS,
+        label="Members leave after (days)",
+        help_text="Members leave this many days after they entered; "
+        "empty: they stay until removed.",
+    )
 
     class Meta:
         model = Segment
@@ -55,6 +92,15 @@ class SegmentForm(ServiceForm):
         if self.instance.pk:
             spec = segment_rule_spec(segment=self.instance)
             self.initial["rules"] = rule_to_dict(spec) if spec else None
+
+    def clean(self):
+        data = super().clean()
+        # Shown for event-triggered segments only: a value left in the hidden input
+        # after switching the type away from "event" is not the marketer's intent.
+        kind = data.get("type") or self.instance.type
+        if kind != Segment.Type.EVENT and "exit_after_days" in data:
+            data["exit_after_days"] = None
+        return data
 
 
 def rule_tree_html(spec: RuleSpec) -> str:
@@ -120,6 +166,11 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
                 name="segments_segment_test_user",
             ),
             path(
+                "<int:segment_id>/backfill/",
+                wrap(self.backfill_view),
+                name="segments_segment_backfill",
+            ),
+            path(
                 "<int:segment_id>/why/<int:customer_id>/",
                 wrap(partial(why_view, self.admin_site)),
                 name="segments_segment_why",
@@ -132,11 +183,33 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
             raise PermissionDenied
         return test_user_add_view(request, segment_id)
 
+    def backfill_view(self, request, segment_id):
+        if not request.user.has_perm("segments.add_membership"):
+            raise PermissionDenied
+        return backfill_view(request, segment_id)
+
+    def changelist_view(self, request, extra_context=None):
+        request._segment_figures = True  # see get_queryset
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         segment = self.get_object(request, object_id)
         if segment is not None:
-            extra_context = {**segment_page_context(segment), **(extra_context or {})}
+            page = segment_page_context(segment)
+            # The form's "members" shows the stats' total: the big segment is
+            # counted once (Django's view gets this same object: get_object).
+            segment.member_count = page["stats"].total
+            extra_context = {**page, **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request, object_id, from_field=None):
+        # change_view reads the segment for the page's context, then Django's
+        # view reads it again: one object per request.
+        found = request.__dict__.setdefault("_segments_read", {})
+        key = (str(object_id), from_field)
+        if key not in found:
+            found[key] = super().get_object(request, object_id, from_field)
+        return found[key]
 
     def preview_view(self, request):
         """The count, a sample and per-condition counts for the rules being edited."""
@@ -200,12 +273,19 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
         return computation_html(obj)
 
     def get_queryset(self, request):
-        return segments_with_figures(super().get_queryset(request))
+        # The list's figures (counts of every member of the page's segments) for
+        # the list only: not for the segment page (its stats count them) or the
+        # autocomplete.
+        segments = super().get_queryset(request)
+        if getattr(request, "_segment_figures", False):
+            return segments_with_figures(segments)
+        return segments
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return tuple(f for f in FIELDS if f != "archived")
-        return (*FIELDS, *READONLY_FIELDS)
+        hidden = HIDDEN_FIELDS.get(obj.type, set())
+        return tuple(f for f in (*FIELDS, *READONLY_FIELDS) if f not in hidden)
 
     def get_readonly_fields(self, request, obj=None):
         # A segment's type is fixed once it exists.
@@ -261,9 +341,10 @@ class SegmentAdmin(SegmentImportMixin, ServiceAdmin):
                 type=data["type"],
                 description=data["description"],
                 trigger_event=data["trigger_event"],
+                exit_after_days=data["exit_after_days"],
                 rules=data["rules"],
             )
-        changes = {name: data[name] for name in UPDATABLE_FIELDS}
+        changes = {name: data[name] for name in UPDATABLE_FIELDS if name in data}
         if "rules" in form.changed_data:
             changes["rules"] = data["rules"]
         return segment_update(segment=fresh(form), actor=actor, **changes)

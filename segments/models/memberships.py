@@ -79,6 +79,14 @@ class Membership(models.Model):
                 condition=~models.Q(override=Override.NONE),
                 name="membership_seg_overrides",
             ),
+            # Only the members that count in stats (`counted()`): the segments
+            # list's and the segment page's members / new this week / month are
+            # index-only counts.
+            models.Index(
+                fields=["segment", "joined_at"],
+                condition=models.Q(is_test=False) & ~models.Q(override=Override.BLOCK),
+                name="membership_counted_seg_joined",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,10 +161,25 @@ class MembershipChange(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["segment", "occurred_at"], name="change_seg_occurred"),
+            # A segment's history, newest first (ties by id): no sort, and no walk
+            # of the whole history's newest rows looking for this segment's.
+            models.Index(
+                fields=["segment", "occurred_at", "id"], name="change_seg_occurred_id"
+            ),
             models.Index(
                 fields=["segment", "customer", "occurred_at"],
                 name="change_seg_cust_occurred",
+            ),
+            # The history list, newest first.
+            models.Index(fields=["occurred_at", "id"], name="change_occurred"),
+            # Joins and leaves of counted members (a join is a move to is_member,
+            # a leave from it): the segment page's chart and the dashboard's
+            # growth are index-only counts.
+            models.Index(
+                fields=["segment", "occurred_at", "is_member"],
+                condition=models.Q(is_test=False)
+                & ~models.Q(was_member=models.F("is_member")),
+                name="change_seg_moves",
             ),
         ]
 

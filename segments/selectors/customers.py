@@ -1,11 +1,15 @@
 """Customers: lookups by any id type, their facts for the evaluator."""
 
+import json
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
-from django.db.models import QuerySet
+from django.db import connections, models
+from django.db.models import F, Func, Q, QuerySet, TextField
+from django.utils.text import smart_split, unescape_string_literal
 
 from segments.models import (
     Customer,
@@ -120,3 +124,104 @@ def customer_by_user(*, user: str) -> Customer | None:
 
 def _normalize(value: str, id_type: str) -> str:
     return value.strip().lower() if id_type == IdType.EMAIL else value.strip()
+
+
+SEARCH_HELP = (
+    "An exact id or email; or words found in the id, email, name or phone "
+    '(all of them: "Ann Smith"); or key:value for an attribute\'s exact value '
+    '(channel:Facebook, spend:42, address.city:"New York").'
+)
+# The customer's texts searched by words, in this order: the PostgreSQL trigram
+# index of migration 0007 is built on the same expression (keep them alike).
+SEARCHED_FIELDS = ("external_id", "email", "first_name", "last_name", "phone")
+_ATTRIBUTE_TERM = re.compile(r"^(?P<key>[\w-]+(?:\.[\w-]+)*):(?P<value>.+)$")
+
+
+class SearchText(Func):
+    """The searched fields in one text: `external_id || ' ' || email || ...`."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(*(F(name) for name in SEARCHED_FIELDS))
+
+
+def customers_search(*, customers: QuerySet[Customer], term: str) -> QuerySet[Customer]:
+    """Customers matching the admin's search box (SEARCH_HELP). An exact external
+    id, email or internal id first: one index lookup. Otherwise every word must
+    match: `key:value` an attribute (on PostgreSQL by containment, which its GIN
+    index serves), any other word a part of the searched fields (its trigram
+    index)."""
+    term = _clean(term)
+    if not term:
+        return customers
+    exact = customers.filter(_exact_q(term))
+    if exact.exists():
+        return exact
+    customers = customers.alias(search_text=SearchText())
+    for word in smart_split(term):
+        attribute = _ATTRIBUTE_TERM.match(word)
+        if attribute:
+            path = attribute["key"].split(".")
+            customers = customers.filter(
+                _attribute_q(path, _unquote(attribute["value"]), customers.db)
+            )
+        else:
+            customers = customers.filter(search_text__icontains=_unquote(word))
+    return customers
+
+
+def customers_named(*, term: str) -> QuerySet[Customer]:
+    """The customer whose external id, email (any case) or internal id is `term`:
+    unique index lookups."""
+    return Customer.objects.filter(_exact_q(_clean(term)))
+
+
+def _clean(term: str) -> str:
+    return term.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
+
+
+def _exact_q(term: str) -> Q:
+    exact = Q(external_id=term) | Q(email=term.lower())
+    if term.isascii() and term.isdigit() and len(term) < 19:
+        exact |= Q(pk=int(term))
+    return exact
+
+
+def _storable_number(value: Any) -> bool:
+    """A number both databases take as a parameter: no NaN, no infinity, an
+    integer that fits in 64 bits."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _unquote(text: str) -> str:
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
+        return unescape_string_literal(text)
+    return text
+
+
+def _attribute_q(path: list[str], text: str, using: str) -> Q:
+    """The attribute at `path` equals `text` as typed, or as the number, boolean
+    or null it spells (spend:42 finds 42 and "42")."""
+    values: list[Any] = [text]
+    try:
+        typed = json.loads(text)
+    except ValueError:
+        typed = text
+    if typed is None or isinstance(typed, bool) or _storable_number(typed):
+        values.append(typed)
+    found = Q()
+    for value in values:
+        if connections[using].vendor == "postgresql":
+            # attributes @> {"a": {"b": value}}: served by the jsonb_path_ops index.
+            nested = value
+            for key in reversed(path):
+                nested = {key: nested}
+            found |= Q(attributes__contains=nested)
+        else:
+            found |= Q(**{"__".join(["attributes", *path]): value})
+    return found

@@ -9,7 +9,7 @@ from django.utils import timezone
 from segments.models import Membership, Segment
 
 
-def _count_per_segment(rows: QuerySet) -> Coalesce:
+def count_per_segment(rows: QuerySet) -> Coalesce:
     """A correlated count: the database runs it for each row it returns (a page),
     on the (segment, ...) indexes, never over the whole table."""
     counted = (
@@ -31,12 +31,12 @@ def segments_with_figures(
     counted = Membership.objects.counted()
     audiences = Segment.campaigns.through.objects.all()
     return segments.annotate(
-        member_count=_count_per_segment(counted),
-        new_week=_count_per_segment(
+        member_count=count_per_segment(counted),
+        new_week=count_per_segment(
             counted.filter(joined_at__gte=now - timedelta(days=7))
         ),
-        new_month=_count_per_segment(
+        new_month=count_per_segment(
             counted.filter(joined_at__gte=now - timedelta(days=30))
         ),
-        campaign_count=_count_per_segment(audiences),
+        campaign_count=count_per_segment(audiences),
     )

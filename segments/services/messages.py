@@ -91,6 +91,8 @@ def message_event(message: Mapping[str, Any], kind: str) -> dict[str, Any]:
     properties = message.get("properties")
     if kind == "track":
         name = message.get("event")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError({"event": "A track message needs the event's name."})
     else:
         name = VIEWED[kind]
         if isinstance(properties, dict) and message.get("name"):
@@ -98,7 +100,7 @@ def message_event(message: Mapping[str, Any], kind: str) -> dict[str, Any]:
     traits = _traits(message, top_level=False)
     return {
         "user_id": _user_id(message),
-        "name": name if isinstance(name, str) else "",
+        "name": name,
         "properties": properties,
         "timestamp": _time(message),
         "message_id": str(message.get("messageId") or ""),

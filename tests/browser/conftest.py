@@ -1,9 +1,13 @@
 """Browser tests: Debian's chromium driven by Playwright against the live server."""
 
+import importlib
 import os
 import shutil
 
 import pytest
+from django.contrib.auth.models import Group, Permission
+
+from tests.factories import UserFactory
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -35,19 +39,47 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def admin_page(browser, live_server, admin_user):
-    """A page logged in to the admin as alice."""
+def marketers_group():
+    """The group its data migration made: made again with the same permissions,
+    since a browser test's database is emptied after each test (not rolled back)."""
+    migration = importlib.import_module("campaigns.migrations.0002_marketers_group")
+    group, _ = Group.objects.get_or_create(name=migration.GROUP)
+    for app, codename in migration._codenames():
+        group.permissions.add(
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+        )
+    return group
+
+
+def logged_in(browser, live_server, user):
+    """A new page logged in to the admin as `user` (the factories' password)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", admin_user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+    page.get_by_label("Username:").fill(user.username)
+    page.get_by_label("Password:").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_selector("#site-name")
+    return page
+
+
+@pytest.fixture
+def admin_page(browser, live_server, admin_user):
+    """A page logged in to the admin as alice."""
+    page = logged_in(browser, live_server, admin_user)
     yield page
-    context.close()
+    page.context.close()
+
+
+@pytest.fixture
+def marketer_page(browser, live_server, db):
+    """A page logged in as mia, a staff user in the Marketers group only."""
+    user = UserFactory(username="mia", is_superuser=False)
+    user.groups.add(marketers_group())
+    page = logged_in(browser, live_server, user)
+    yield page
+    page.context.close()
 
 
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts")

@@ -35,18 +35,14 @@ def test_admin__preview_then_save_rule_segment__members_computed(
     # (the JSON is the builder's advanced view)
     admin_page.get_by_text("Advanced: the rules as JSON").click()
     admin_page.fill("#id_rules", json.dumps(RULES))
-    admin_page.click("#preview-button")
 
-    # Then the preview shows the count, each condition's count and a sample
-    result = admin_page.locator("#preview-result")
-    result.locator("strong").wait_for()
-    assert result.locator("strong").inner_text() == "2 customers match"
-    rows = result.locator("tbody tr").all_inner_texts()
-    assert rows == [
-        'attributes.channel equals "Facebook"\t3',
-        "attributes.spend gte 100\t2",
-    ]
-    sample = result.locator("li a").all_inner_texts()
+    # Then the live preview shows the count, each condition's count and a sample
+    admin_page.get_by_role("status").filter(has_text="2 customers match").wait_for()
+    channel = admin_page.get_by_role("group", name="Condition 1")
+    spend = admin_page.get_by_role("group", name="Condition 2")
+    assert channel.get_by_label("Matching customers").inner_text() == "3 match"
+    assert spend.get_by_label("Matching customers").inner_text() == "2 match"
+    sample = admin_page.locator("#rb-preview-sample a").all_inner_texts()
     assert sorted(text.split(" ")[0] for text in sample) == ["big-1", "big-2"]
     assert not Segment.objects.exists()
 

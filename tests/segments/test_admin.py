@@ -27,6 +27,7 @@ from segments.services import (
     segment_update,
 )
 from tests.admin_support import (
+    attribute_rows,
     check_changelist_scales,
     errors,
     messages,
@@ -121,7 +122,7 @@ def test_customer_add__new_id__created_by_upsert(admin_client):
         {
             "external_id": "new-1",
             "email": "Ann@Example.COM",
-            "attributes": '{"plan": "pro"}',
+            **attribute_rows(("plan", "pro", "text")),
         },
     )
 
@@ -137,7 +138,11 @@ def test_customer_add__existing_id__error_and_customer_unchanged(
 ):
     response = admin_client.post(
         url("customer_add"),
-        {"external_id": customer.external_id, "email": "other@example.com"},
+        {
+            "external_id": customer.external_id,
+            "email": "other@example.com",
+            **attribute_rows(),
+        },
     )
 
     assert errors(response)["external_id"] == [
@@ -147,36 +152,6 @@ def test_customer_add__existing_id__error_and_customer_unchanged(
     assert customer.email != "other@example.com"
 
 
-def test_customer_change__attribute_left_out__removed_and_others_set(admin_client):
-    customer = CustomerFactory(attributes={"channel": "Facebook", "plan": "free"})
-
-    response = admin_client.post(
-        url("customer_change", customer.pk),
-        profile(customer, attributes='{"plan": "pro", "city": "Oslo"}'),
-    )
-
-    assert response.status_code == 302
-    customer.refresh_from_db()
-    assert customer.attributes == {"plan": "pro", "city": "Oslo"}
-
-
-@pytest.mark.parametrize(
-    "attributes, message",
-    [("{not json", "Enter a valid JSON."), ('["pro"]', "Expected an object")],
-)
-def test_customer_change__bad_attributes__error_and_nothing_saved(
-    admin_client, customer, attributes, message
-):
-    response = admin_client.post(
-        url("customer_change", customer.pk),
-        profile(customer, first_name="Changed", attributes=attributes),
-    )
-
-    assert message in errors(response)["attributes"][0]
-    customer.refresh_from_db()
-    assert customer.first_name != "Changed"
-
-
 def test_customer_change__email_of_another_in_other_case__error_on_email(
     admin_client, customer
 ):
@@ -184,7 +159,7 @@ def test_customer_change__email_of_another_in_other_case__error_on_email(
 
     response = admin_client.post(
         url("customer_change", customer.pk),
-        profile(customer, email="TAKEN@example.com", attributes="{}"),
+        profile(customer, email="TAKEN@example.com", **attribute_rows()),
     )
 
     assert errors(response)["email"] == ["Another customer already has this email."]

@@ -41,7 +41,10 @@ def test_customer_page__profile__segments_how_campaigns_events_timeline(
     response = alice.get(page(customer))
 
     context = response.context
-    assert context["attributes"] == [("channel", '"Facebook"'), ("plan", '"free"')]
+    assert context["attributes"] == [
+        {"key": "channel", "value": "Facebook", "type": "text"},
+        {"key": "plan", "value": "free", "type": "text"},
+    ]
     how = {
         m.segment.name: (m.source, m.override, m.is_test)
         for m in context["profile"].memberships

@@ -14,9 +14,9 @@ LIVE = reverse("admin:segments_event_live")
 def test_ingestion__events__counts_per_name_over_hour_day_week(alice):
     now = timezone.now()
     for age in (timedelta(minutes=5), timedelta(hours=3), timedelta(days=3)):
-        EventFactory(name="purchase", timestamp=now - age)
-    EventFactory(name="Sign Up", timestamp=now - timedelta(minutes=1))
-    EventFactory(name="old", timestamp=now - timedelta(days=8))
+        EventFactory(name="purchase", received_at=now - age)
+    EventFactory(name="Sign Up", received_at=now - timedelta(minutes=1))
+    EventFactory(name="old", received_at=now - timedelta(days=8))
 
     response = alice.get(LIVE)
 

@@ -86,7 +86,9 @@ def test_change_page__behaviour_rules__tree_and_computation_shown(admin_client, 
     page = html.unescape(response.content.decode())
     assert 'performed "purchase" at least 2 times in the last 30 days' in page
     assert "Failed" in page and "OperationalError: locked" in page
-    assert "Preview matching customers" in page
+    # One preview: the builder's live count, no separate button
+    assert 'id="rb-preview-count"' in page
+    assert "Preview matching customers" not in page
 
 
 def test_recompute_action__rule_segments__members_computed(

@@ -49,7 +49,10 @@ def test_segment_page__members_test_user_block__stats_chart_history(
     assert (context["test_user_count"], context["blocked_count"]) == (1, 1)
     assert [c.name for c in context["campaigns"]] == ["Spring"]
     assert len(context["history"]) == 4
-    assert context["chart"]["bars"][-1].title.endswith("+2 / -0, 2 members")
+    chart = context["chart"]
+    assert chart["bars"][-1].title.endswith("+2 / -0, 2 members")
+    # The scales are written: the size from 0 to its peak, the moves up to theirs.
+    assert [label.text for label in chart["labels"][:4]] == ["2", "0", "+2", "-2"]
     assert 'role="img"' in response.text
     assert "Membership history" in response.text
 

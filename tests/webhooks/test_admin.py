@@ -1,5 +1,7 @@
 """Admins register endpoints, see each message with its attempts, enable again."""
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from segments.models import Segment
@@ -22,17 +24,39 @@ def test_endpoint_add__form__saved_with_a_secret(admin_client, receiver):
         {
             "url": receiver.url,
             "description": "CRM",
-            "event_types": '["segment.entered"]',
+            "event_types": ["segment.entered", "campaign.enrolled"],
             "is_active": "on",
         },
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.event_types == ["segment.entered", "campaign.enrolled"]
     assert endpoint.secret.startswith("whsec_")
     assert (
         admin_client.get(url("webhookendpoint_change", endpoint.pk)).status_code == 200
     )
+
+
+def test_endpoint_add__unknown_event_type__form_error_nothing_saved(
+    admin_client, receiver
+):
+    response = admin_client.post(
+        url("webhookendpoint_add"),
+        {"url": receiver.url, "event_types": ["segment.joined"], "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "segment.joined" in str(errors["event_types"])
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_endpoint_clean__no_event_type__names_the_choices(db):
+    endpoint = WebhookEndpoint(url="http://127.0.0.1:9/", event_types=[])
+
+    with pytest.raises(ValidationError, match=r"campaign\.removed"):
+        endpoint.full_clean()
 
 
 def test_message_page__failed_attempt__status_and_answer_shown(

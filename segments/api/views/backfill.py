@@ -7,10 +7,11 @@ from rest_framework.response import Response
 from segments.services.event_segments import segment_backfill
 
 from ..base import ApiView, actor, segment_or_404, valid
+from ..fields import JsonInput
 
 
 class SegmentBackfillApi(ApiView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(JsonInput):
         days = serializers.IntegerField(
             required=False,
             allow_null=True,

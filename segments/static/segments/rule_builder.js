@@ -9,6 +9,7 @@
   const textarea = document.getElementById("id_rules");
   const typeInput = document.getElementById("id_type");
   const triggerInput = document.getElementById("id_trigger_event");
+  const exitInput = document.getElementById("id_exit_after_days");
   const seenEvents = new Set(catalog.events.map((e) => e.name));
   const MATCH_LABELS = { all: "ALL of these", any: "ANY of these", none: "NONE of these" };
   const OTHER = "__other__";
@@ -88,15 +89,68 @@
     if (type === "boolean" && (t === "true" || t === "false")) return t === "true";
     return t;
   }
+  // Dates: a day from the picker, or relative as the rule engine writes it
+  // ("-7d": 7 days ago, "now"); anything else typed in the JSON stays as written.
+  const DAY = /^\d{4}-\d{2}-\d{2}$/;
+  const DAYS_AGO = /^-(\d+)d$/;
+  const DATE_LABELS = { Value: ["Date kind", "Days ago"], From: ["Start kind", "Start days ago"], To: ["End kind", "End days ago"] };
+  function dateMode(v) {
+    if (v === null || v === undefined || v === "" || DAY.test(v)) return "date";
+    if (v === "now") return "now";
+    return DAYS_AGO.test(v) ? "ago" : "written";
+  }
+  function agoHint(op, days) {
+    if (!days) return "";
+    if (op === "after") return `in the last ${days} days`;
+    if (op === "before") return `more than ${days} days ago`;
+    return "";
+  }
+  function dateInput(label, value, set, op) {
+    const [kindLabel, daysLabel] = DATE_LABELS[label];
+    let mode = dateMode(value);
+    const box = el("span", { class: "rb-date" });
+    const hint = el("span", { class: "rb-hint", role: "note" });
+    const update = (v) => {
+      value = v;
+      hint.textContent = mode === "ago" && v ? agoHint(op, DAYS_AGO.exec(v)[1]) : "";
+      set(v);
+    };
+    const draw = () => {
+      const modes = [["date", "a date"], ["ago", "days ago"], ["now", "now"]];
+      if (mode === "written") modes.push(["written", "as written"]);
+      const kind = select(kindLabel, modes, mode, (m) => {
+        mode = m;
+        update(m === "now" ? "now" : m === "ago" ? "-7d" : null);
+        draw();
+      });
+      let input = null;
+      if (mode === "date") {
+        input = el("input", { type: "date", "aria-label": label, value: value || "", on: { input: (e) => update(e.target.value || null) } });
+      } else if (mode === "ago") {
+        input = el("input", {
+          type: "number", min: 1, step: 1, "aria-label": daysLabel, value: DAYS_AGO.exec(value || "") ? DAYS_AGO.exec(value)[1] : "",
+          on: { input: (e) => update(/^\d+$/.test(e.target.value) && Number(e.target.value) > 0 ? `-${Number(e.target.value)}d` : null) },
+        });
+      } else if (mode === "written") {
+        input = el("input", { type: "text", "aria-label": label, value: value, on: { input: (e) => update(e.target.value.trim()) } });
+      }
+      box.replaceChildren(...[input, kind, hint].filter(Boolean));
+      hint.textContent = mode === "ago" && value ? agoHint(op, DAYS_AGO.exec(value)[1]) : "";
+    };
+    draw();
+    return box;
+  }
+
   function valueInput(cond, type, onValue) {
     const op = cond.operator;
     const v = cond.value;
     if (["is_set", "is_not_set", "is_true", "is_false"].includes(op)) return null;
+    const dates = type === "date" || ["after", "before", "on"].includes(op);
     const one = (label, value, set, kind = type) => {
-      const inputType = kind === "date" ? "date" : kind === "number" ? "number" : "text";
-      const plainDay = value === null || value === undefined || /^\d{4}-\d{2}-\d{2}$/.test(value);
+      if (dates && kind !== "text") return dateInput(label, value, set, op);
+      const inputType = kind === "number" ? "number" : "text";
       return el("input", {
-        type: inputType === "date" && !plainDay ? "text" : inputType,
+        type: inputType,
         "aria-label": label, value: value === null || value === undefined ? "" : String(value),
         step: inputType === "number" ? "any" : null,
         on: { input: (e) => set(castOne(e.target.value, kind)) },
@@ -284,6 +338,8 @@
     const triggerRow = triggerInput && triggerInput.closest(".form-row");
     root.hidden = type === "static";
     if (triggerRow) triggerRow.hidden = type !== "event";
+    const exitRow = exitInput && exitInput.closest(".form-row");
+    if (exitRow) exitRow.hidden = type !== "event";
     const note = document.getElementById("rb-trigger-warning");
     if (note && triggerInput) {
       const name = triggerInput.value.trim();
@@ -315,10 +371,20 @@
     box.hidden = !general.length;
   }
 
+  const SAMPLE_SHOWN = 5;
+  function showSample(sample) {
+    sample = sample.slice(0, SAMPLE_SHOWN);
+    const box = document.getElementById("rb-preview-sample");
+    box.hidden = !sample.length;
+    box.replaceChildren(...(sample.length ? ["For example: "] : []), ...sample.flatMap((c, i) => [
+      i ? ", " : "", el("a", { href: c.url }, c.id + (c.email ? " (" + c.email + ")" : "")),
+    ]));
+  }
+
   async function preview() {
     const out = document.getElementById("rb-preview-count");
     if (segmentType() === "static") return;
-    if (isEmpty(tree)) { showErrors([]); out.textContent = "Add a condition to see who matches."; return; }
+    if (isEmpty(tree)) { showErrors([]); showSample([]); out.textContent = "Add a condition to see who matches."; return; }
     const response = await fetch(root.dataset.previewUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": document.querySelector("[name=csrfmiddlewaretoken]").value },
@@ -328,9 +394,15 @@
       }),
     });
     const data = await response.json();
-    if (!response.ok) { showErrors(data.errors || []); out.textContent = "Fix the conditions marked below to see a count."; return; }
+    if (!response.ok) { showErrors(data.errors || []); showSample([]); out.textContent = "Fix the conditions marked below to see a count."; return; }
     showErrors([]);
     out.textContent = data.count + (data.count === 1 ? " customer matches" : " customers match");
+    if (segmentType() === "event") {
+      // What an event segment's count means: past triggers, not members.
+      out.textContent += ` (past triggers: customers who did "${triggerInput.value.trim()}" and match now; ` +
+        "they enter when they do it again, or by a backfill from the segment page)";
+    }
+    showSample(data.sample);
     const top = [...root.querySelectorAll("#rule-builder-tree > .rb-group > .rb-condition, #rule-builder-tree > .rb-group > .rb-group")];
     top.forEach((node, i) => {
       const count = node.querySelector(":scope > .rb-row > .rb-count");

@@ -135,6 +135,16 @@ def test_backfill__days__older_events_left_out(api, db):
     assert not Membership.objects.members().exists()
 
 
+def test_backfill__days_as_text__400_nothing_entered(api, db):
+    EventFactory(name="Sign Up", properties={"plan": "pro"})
+    segment = create_event_segment(api)
+
+    response = api.post(f"/api/v1/segments/{segment.pk}/backfill", {"days": "30"})
+
+    assert_error(response, 400, field="days")
+    assert not Membership.objects.exists()
+
+
 def test_backfill__rule_segment__400(api, rule_segment):
     response = api.post(f"/api/v1/segments/{rule_segment.pk}/backfill", {})
 

@@ -138,7 +138,8 @@ def test_messages__basic_auth_wrong_key__401(db):
     [
         ({"type": "track", "event": "x"}, "userId"),
         ({"type": "launch", "userId": "u1"}, "type"),
-        ({"type": "track", "userId": "u1"}, "name"),
+        ({"type": "track", "userId": "u1"}, "event"),
+        ({"type": "track", "userId": "u1", "event": 12}, "event"),
         (
             {"type": "track", "userId": "u1", "event": "x", "timestamp": "soon"},
             "timestamp",
