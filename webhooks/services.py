@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Enrollment
-from segments.models import Membership, Segment
+from segments.models import Membership
 
 from .delivery import Delivery, post_signed
 from .models import EventType, WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -36,14 +36,15 @@ def webhook_members_changed(
     if not endpoints:
         return
     rows = memberships.order_by("segment_id", "customer_id").values_list(
-        "segment_id", "customer_id", "customer__external_id", "source"
+        "segment_id", "segment__name", "customer_id", "customer__external_id", "source"
     )
     by_segment: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for segment_id, customer_id, external_id, source in rows:
+    names: dict[int, str] = {}
+    for segment_id, name, customer_id, external_id, source in rows:
+        names[segment_id] = name
         by_segment[segment_id].append(
             {"id": external_id, "internal_id": customer_id, "source": source}
         )
-    names = dict(Segment.objects.filter(pk__in=by_segment).values_list("pk", "name"))
     why = _why(context.actor, context.reference_id, context.description)
     _queue(
         [
@@ -78,8 +79,10 @@ def webhook_enrollments_changed(
     page of customers for every endpoint that wants it (a segment filter matches
     the campaigns whose audience includes one of its segments)."""
     event_type = EventType.CAMPAIGN_ENROLLED if enrolled else EventType.CAMPAIGN_REMOVED
-    audience = set(campaign.segments.values_list("pk", flat=True))
-    endpoints = [e for e in _endpoints_for(event_type) if e.wants(audience)]
+    endpoints = _endpoints_for(event_type)
+    if endpoints:
+        audience = set(campaign.segments.values_list("pk", flat=True))
+        endpoints = [e for e in endpoints if e.wants(audience)]
     if not endpoints:
         return
     rows = enrollments.order_by("customer_id").values_list(
