@@ -14,6 +14,7 @@ added and the batch run again.
 """
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -30,7 +31,12 @@ import django
 
 django.setup()
 
-from django.db import close_old_connections, connection, transaction  # noqa: E402
+from django.db import (  # noqa: E402
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -75,6 +81,8 @@ def run(args) -> None:
     print(f"1 client, single events: {percentiles(alone)} event -> committed")
     together = singles(CLIENTS, args.singles)
     print(f"8 clients, single events: {percentiles(together)} event -> committed")
+    apart = singles_in_processes(CLIENTS, args.singles)
+    print(f"8 client processes, single events: {percentiles(apart)} event -> committed")
     make_segments(unrelated=900, prefix="more")
     ingest_1000, _ = batch_rounds(args, "b")
     report_batch("1,000 segments", ingest_1000, insert, args.batch)
@@ -212,6 +220,41 @@ def singles(clients: int, per_client: int) -> list[float]:
     for thread in threads:
         thread.join()
     return latencies
+
+
+def singles_in_processes(clients: int, per_client: int) -> list[float]:
+    """The same with each client a process of its own, as separate server
+    workers would be: no interpreter lock shared between the clients."""
+    ids = new_customers(clients * per_client, "p")
+    connections.close_all()  # each forked process opens its own
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(clients)
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_process_client, args=(ids[c::clients], barrier, results)
+        )
+        for c in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    latencies = [latency for _ in processes for latency in results.get()]
+    for process in processes:
+        process.join()
+    return latencies
+
+
+def _process_client(mine: list[str], barrier, results) -> None:
+    latencies = []
+    barrier.wait()
+    for user_id in mine:
+        started = time.perf_counter()
+        event_ingest(
+            actor=ACTOR, user_id=user_id, name=NAME, properties={"plan": "pro"}
+        )
+        latencies.append(time.perf_counter() - started)
+    connection.close()
+    results.put(latencies)
 
 
 def percentiles(latencies: list[float]) -> str:
