@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--singles", type=int, default=50, help="per client")
+    parser.add_argument("--signups", type=int, default=200, help="one batch")
     args = parser.parse_args()
     databases = setup_databases(verbosity=0, interactive=False)
     try:
@@ -77,6 +78,14 @@ def run(args) -> None:
     print(f"{connection.vendor}: batches of {args.batch}, {args.rounds} rounds")
     ingest_100, insert = batch_rounds(args, "a")
     report_batch("100 segments", ingest_100, insert, args.batch)
+    signups = signup_batch(args.signups)
+    known = statistics.median(ingest_100) / args.batch
+    print(
+        f"sign-ups (unknown customers, created by their event), batch of "
+        f"{args.signups}: {signups * 1000:,.0f} ms "
+        f"({args.signups / signups:,.0f} events/s), "
+        f"{signups / args.signups / known:.1f}x the time per known customer's event"
+    )
     alone = singles(1, args.singles)
     print(f"1 client, single events: {percentiles(alone)} event -> committed")
     together = singles(CLIENTS, args.singles)
@@ -157,6 +166,21 @@ def batch_rounds(args, tag: str) -> tuple[list[float], list[tuple[float, float]]
         assert len(result.accepted) == args.batch, result.rejected
         insert.append(bare_insert(ids))
     return ingest, insert
+
+
+def signup_batch(count: int) -> float:
+    """One batch of events naming customers never seen: each creates its customer
+    (who is looked at by every rule segment) before the event is stored."""
+    events = [
+        {"user_id": f"new-{uuid.uuid4().hex[:12]}", "name": NAME,
+         "properties": {"plan": "pro"}, "customer": {"attributes": {"plan": "free"}}}
+        for _ in range(count)
+    ]  # fmt: skip
+    started = time.perf_counter()
+    result = events_ingest(actor=ACTOR, events=events)
+    elapsed = time.perf_counter() - started
+    assert len(result.accepted) == count, result.rejected
+    return elapsed
 
 
 def bare_insert(ids: list[str]) -> tuple[float, float]:

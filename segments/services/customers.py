@@ -19,6 +19,8 @@ from .unset import UNSET
 class CustomerUpsertResult:
     customer: Customer
     created: bool
+    # What rules may read that changed: None for a new customer (everything).
+    changed_fields: frozenset[str] | None = frozenset()
 
 
 MAX_ID_LENGTH: int = Customer._meta.get_field("external_id").max_length or 255
@@ -41,12 +43,15 @@ def customer_upsert(
     attributes: dict[str, Any] | None = None,
     created_at: datetime | None = None,
     seen_at: datetime | None = None,
+    refresh: bool = True,
 ) -> CustomerUpsertResult:
     """Create or update the customer with this external id.
 
     Fields left out keep their value; attributes merge into the stored ones and a
     null value removes that key. Concurrent first upserts of one id all succeed: one
-    creates the customer, the others update it.
+    creates the customer, the others update it. With `refresh=False` the caller
+    refreshes the customer's segments itself (customers_segments_refresh, with the
+    result's changed_fields), in the same transaction.
     """
     external_id = customer_external_id_clean(external_id)
     if attributes is not None and not isinstance(attributes, dict):
@@ -77,11 +82,12 @@ def customer_upsert(
         for name in before.keys() | after.keys()
         if before.get(name) != after.get(name)
     }
-    if created or watched:
-        customer_segments_refresh(
-            customer=customer, fields=None if created else watched
-        )
-    return CustomerUpsertResult(customer=customer, created=created)
+    fields = None if created else frozenset(watched)
+    if refresh and (fields is None or fields):
+        customer_segments_refresh(customer=customer, fields=fields)
+    return CustomerUpsertResult(
+        customer=customer, created=created, changed_fields=fields
+    )
 
 
 def customer_external_id_clean(external_id: Any) -> str:

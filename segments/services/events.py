@@ -18,6 +18,7 @@ from segments.models import Customer, Event
 
 from .actors import Actor
 from .bulk import any_of
+from .compute import customers_segments_refresh
 from .customers import customer_upsert
 from .event_effects import events_apply
 from .event_input import EventInput, event_input_clean
@@ -126,6 +127,9 @@ class _Batch:
         self.now = now
         self.customers: dict[str, Customer] = {}
         self.created: set[int] = set()
+        # The customers created or changed, and what changed: their segments are
+        # refreshed together once all are known (None: a new customer).
+        self.changed: dict[int, tuple[Customer, frozenset[str] | None]] = {}
         self.before: dict = {}
 
     def resolve_customers(self, items: dict[int, EventInput], results: list) -> None:
@@ -147,15 +151,25 @@ class _Batch:
             except ValidationError as exc:
                 results[index] = _under("customer", exc)
                 del items[index]
+        customers_segments_refresh(changes=list(self.changed.values()))
 
     def _upsert(self, item: EventInput) -> None:
         with transaction.atomic():
             result = customer_upsert(
-                external_id=item.user_id, actor=self.actor, **(item.customer or {})
+                external_id=item.user_id,
+                actor=self.actor,
+                refresh=False,
+                **(item.customer or {}),
             )
-        self.customers[item.user_id] = result.customer
+        customer = self.customers[item.user_id] = result.customer
         if result.created:
-            self.created.add(result.customer.pk)
+            self.created.add(customer.pk)
+        _, before = self.changed.get(customer.pk, (customer, frozenset()))
+        fields = result.changed_fields
+        self.changed[customer.pk] = (
+            customer,
+            None if before is None or fields is None else before | fields,
+        )
 
     def store(self, items: dict[int, EventInput], results: list) -> None:
         stored = self._stored(items.values())

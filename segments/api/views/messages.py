@@ -18,6 +18,7 @@ from segments.services.messages import Ignored, messages_ingest
 
 from ..auth import ApiKeyAuthentication
 from ..base import ApiView, actor, valid
+from ..fields import JsonInput
 from .events import INGEST, BatchErrorOutput, error_item
 
 
@@ -73,7 +74,7 @@ class MessagesBatchOutput(serializers.Serializer):
     errors = BatchErrorOutput(many=True)
 
 
-class MessagesInput(serializers.Serializer):
+class MessagesInput(JsonInput):
     batch = serializers.ListField(
         child=serializers.JSONField(),
         allow_empty=False,

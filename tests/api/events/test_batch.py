@@ -4,6 +4,7 @@ import pytest
 
 from campaigns.models import Enrollment
 from segments.models import Customer, Event, Membership, MembershipChange
+from segments.services import Actor, segment_create
 from tests.api.conftest import assert_error
 from tests.factories import CustomerFactory
 
@@ -133,3 +134,49 @@ def test_batch__same_events_one_by_one__same_state(api, segments):
     # Then the same rows are there
     assert (body["stored"], body["duplicates"]) == (6, 1)
     assert state() == one_by_one
+
+
+def test_batch__new_customers_with_profiles__same_rows_as_one_by_one(api, db):
+    # Given rule segments on attributes, on no purchase, and on another segment
+    actor = Actor.system("tests")
+    rules = {
+        "pro": [{"field": "attributes.plan", "operator": "equals", "value": "pro"}],
+        "never bought": [{"event": "purchase", "operator": "not_performed"}],
+        "has email": [{"field": "email", "operator": "is_set"}],
+    }
+    made = {
+        name: segment_create(
+            name=name, type="rule", rules={"conditions": c}, actor=actor
+        )
+        for name, c in rules.items()
+    }
+    segment_create(
+        name="pro reader",
+        type="rule",
+        rules={"conditions": [{"segment": made["pro"].pk, "operator": "in"}]},
+        actor=actor,
+    )
+    sign_ups = [
+        event(
+            f"n{i}",
+            properties=PRO,
+            customer={
+                "email": f"n{i}@example.com" if i % 2 else None,
+                "attributes": {"plan": "pro" if i % 3 else "free"},
+            },
+        )
+        for i in range(12)
+    ]
+    sign_ups.append(event("n1", name="purchase"))
+
+    # When they come one by one, then (afresh) as one batch
+    for item in sign_ups:
+        api.post("/api/v1/events", item)
+    one_by_one = state()
+    Customer.objects.all().delete()
+    MembershipChange.objects.all().delete()
+    api.post(URL, {"events": sign_ups})
+
+    # Then the same rows are there, history included
+    assert state() == one_by_one
+    assert ("pro reader", "n1", "rule", "none") in state()["memberships"]

@@ -161,3 +161,10 @@ def test_messages__batch_with_bad_message__index_reported(api, db):
     assert (body["events_stored"], body["ignored"], body["rejected"]) == (1, 1, 1)
     assert body["errors"][0]["index"] == 1
     assert "userId" in body["errors"][0]["details"]
+
+
+def test_messages__batch_with_a_numeric_type__400_nothing_stored(api, db):
+    body = {"batch": [{"type": "track", "userId": "u1", "event": "x"}], "type": 12}
+
+    assert_error(api.post(URL, body), 400, field="type")
+    assert not Customer.objects.exists()
