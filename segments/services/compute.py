@@ -292,45 +292,6 @@ def customer_segments_refresh(
         _trigger(customer, event)
 
 
-@transaction.atomic
-def customers_segments_refresh(
-    *, changes: list[tuple[Customer, frozenset[str] | None]]
-) -> None:
-    """customer_segments_refresh for many customers (the fields of each that
-    changed; None: a new customer). Past a few customers, each rule segment their
-    changes can affect is recomputed once for all of them, as the batch's events
-    are; below, each customer is looked at on their own."""
-    changes = [(c, f) for c, f in changes if f is None or f]
-    if not changes:
-        return
-    live = _live_rule_segments()
-    if len(changes) * CUSTOMERS_PER_RECOMPUTE < len(live):
-        for customer, fields in changes:
-            customer_segments_refresh(customer=customer, fields=fields)
-        return
-    work = {
-        s.pk: {c.pk for c, f in changes if f is None or f & set(s.watched_fields)}
-        for s in live
-    }
-    by_pk = {s.pk: s for s in live}
-    done: dict[int, set[int]] = {}
-    pending = [pk for pk in sorted(work) if work[pk]]
-    while pending:
-        segment_id = pending.pop(0)
-        ids = work.pop(segment_id, set()) - done.get(segment_id, set())
-        if not ids:
-            continue
-        done.setdefault(segment_id, set()).update(ids)
-        result = segment_recompute(segment=by_pk[segment_id], customer_ids=sorted(ids))
-        if result.changed:
-            for reader in _reading(segment_id, live):
-                work.setdefault(reader.pk, set()).update(ids)
-                pending.append(reader.pk)
-
-
-# A recompute for many customers costs about what looking at this many customers
-# one by one does.
-CUSTOMERS_PER_RECOMPUTE = 3
 # Below this many segments, recomputing each costs less than the look first.
 PREFILTER_FROM = 4
 

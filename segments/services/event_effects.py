@@ -22,7 +22,7 @@ from segments.selectors import rule_sources, segment_rule_specs
 
 from .actors import Actor
 from .bulk import any_of
-from .compute import segment_recompute_locked
+from .compute import customer_segments_refresh, segment_recompute_locked
 from .memberships import segments_members_add
 
 SEEN_FIELD = "last_seen_at"
@@ -46,6 +46,35 @@ def events_apply(
             work[segment.pk] |= seen
     _recompute(work, segments)
     _trigger(customers, events)
+
+
+# A recompute for many customers costs about what looking at this many customers
+# one by one does.
+CUSTOMERS_PER_RECOMPUTE = 3
+
+
+def customers_segments_refresh(
+    *, changes: list[tuple[Customer, frozenset[str] | None]]
+) -> None:
+    """customer_segments_refresh for the customers a pass created or changed (the
+    fields of each that changed; None: a new customer), who are locked by it. Past
+    a few customers, each rule segment their changes can affect is recomputed once
+    for all of them, as for the pass's events; below, each is looked at alone."""
+    changes = [(c, f) for c, f in changes if f is None or f]
+    if not changes:
+        return
+    live = list(Segment.objects.filter(type=Segment.Type.RULE, archived=False))
+    if len(changes) * CUSTOMERS_PER_RECOMPUTE < len(live):
+        for customer, fields in changes:
+            customer_segments_refresh(customer=customer, fields=fields)
+        return
+    work: dict[int, set[int]] = defaultdict(set)
+    for segment in live:
+        watched = set(segment.watched_fields)
+        ids = {c.pk for c, f in changes if f is None or f & watched}
+        if ids:
+            work[segment.pk] = ids
+    _recompute(work, {s.pk: s for s in live})
 
 
 def segments_watching(column: str, value: str | int) -> list[Segment]:

@@ -18,9 +18,8 @@ from segments.models import Customer, Event
 
 from .actors import Actor
 from .bulk import any_of
-from .compute import customers_segments_refresh
 from .customers import customer_upsert
-from .event_effects import events_apply
+from .event_effects import customers_segments_refresh, events_apply
 from .event_input import EventInput, event_input_clean
 from .outcomes import Outcome, outcome_of, snapshot
 from .rows import customer_lock
