@@ -110,7 +110,7 @@ def enrollment_add(
     enrollment.enrolled_at = timezone.now()
     enrollment.removed_at, enrollment.removed_by = None, ""
     enrollment.save()
-    _announce(campaign, [enrollment], enrolled=True, actor=actor)
+    _announce(campaign, _rows(enrollment), enrolled=True, actor=actor)
     return EnrollmentResult(enrollment=enrollment, changed=True)
 
 
@@ -128,7 +128,7 @@ def enrollment_remove(
     enrollment.removed_at = timezone.now()
     enrollment.removed_by = actor.label
     enrollment.save()
-    _announce(campaign, [enrollment], enrolled=False, actor=actor)
+    _announce(campaign, _rows(enrollment), enrolled=False, actor=actor)
     return EnrollmentResult(enrollment=enrollment, changed=True)
 
 
@@ -176,17 +176,19 @@ def _enroll(campaign: Campaign, segment: Segment, memberships, actor: Actor) -> 
         _announce(campaign, new, enrolled=True, actor=actor, description=description)
 
 
+def _rows(enrollment: Enrollment) -> QuerySet[Enrollment]:
+    return Enrollment.objects.filter(pk=enrollment.pk)
+
+
 def _announce(
     campaign: Campaign,
-    enrollments: QuerySet[Enrollment] | list[Enrollment],
+    enrollments: QuerySet[Enrollment],
     *,
     enrolled: bool,
     actor: Actor,
     description: str = "",
 ) -> None:
     """Tell listeners (webhooks) who was enrolled or removed, in this transaction."""
-    if isinstance(enrollments, list):
-        enrollments = Enrollment.objects.filter(pk__in=[e.pk for e in enrollments])
     enrollments_changed.send(
         sender=Enrollment,
         campaign=campaign,

@@ -18,7 +18,6 @@ from segments.services.test_users import segment_test_user_add_by_user
 from .charts import daily_chart
 
 HISTORY_ROWS = 15
-MAX_BACKFILL_DAYS = 36_500  # as the API allows
 
 
 def _url_or_none(name: str, *args) -> str | None:
@@ -85,7 +84,7 @@ def test_user_add_view(request, segment_id):
 
 
 class BackfillForm(forms.Form):
-    days = forms.IntegerField(required=False, min_value=1, max_value=MAX_BACKFILL_DAYS)
+    days = forms.IntegerField(required=False, min_value=1, max_value=Segment.MAX_DAYS)
 
 
 def _plural(n: int, one: str, many: str) -> str:

@@ -64,7 +64,6 @@ READONLY_FIELDS = (
     "created_at",
     "updated_at",
 )
-MAX_EXIT_AFTER_DAYS = 36_500  # as the API allows
 RULES_HELP = (
     'Rule and event segments: {"match": "all", "conditions": [{"field": '
     '"attributes.channel", "operator": "equals", "value": "Facebook"}], "rules": []}. '
@@ -77,7 +76,7 @@ class SegmentForm(ServiceForm):
     exit_after_days = forms.IntegerField(
         required=False,
         min_value=1,
-        max_value=MAX_EXIT_AFTER_DAYS,
+        max_value=Segment.MAX_DAYS,
         label="Members leave after (days)",
         help_text="Members leave this many days after they entered; "
         "empty: they stay until removed.",

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -7,6 +8,9 @@ from segments.rules import Match
 
 
 class Segment(models.Model):
+    # A span of days anyone asks for (expiry, backfill): at most a hundred years.
+    MAX_DAYS = 36_500
+
     class Type(models.TextChoices):
         STATIC = "static", "Static"
         RULE = "rule", "Rule"
@@ -30,6 +34,7 @@ class Segment(models.Model):
     exit_after_days = models.PositiveIntegerField(
         null=True,
         blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DAYS)],
         help_text="Event-triggered segments: members leave this many days after "
         "entering (empty: they stay).",
     )

@@ -79,8 +79,10 @@ def segment_backfill(
             "Only event-triggered segments backfill from past events; "
             "rule segments are computed from their rules."
         )
-    if days is not None and days < 1:
-        raise ValidationError({"days": "Give a number of days of 1 or more."})
+    if days is not None and not 1 <= days <= Segment.MAX_DAYS:
+        raise ValidationError(
+            {"days": f"Give a number of days from 1 to {Segment.MAX_DAYS:,}."}
+        )
     since = timezone.now() - timedelta(days=days) if days else None
     customers = list(event_segment_candidates(segment=segment, since=since))
     window = f" in the last {days} days" if days else ""

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from segments.models import Segment
 from segments.services.event_segments import segment_backfill
 
 from ..base import ApiView, actor, segment_or_404, valid
@@ -16,7 +17,7 @@ class SegmentBackfillApi(ApiView):
             required=False,
             allow_null=True,
             min_value=1,
-            max_value=36_500,
+            max_value=Segment.MAX_DAYS,
             help_text="Only trigger events of the last N days; default: all.",
         )
 

@@ -66,7 +66,7 @@ def exit_after_days_field() -> serializers.IntegerField:
         required=False,
         allow_null=True,
         min_value=1,
-        max_value=36_500,
+        max_value=Segment.MAX_DAYS,
         help_text="Event-triggered segments: members leave this many days after "
         "entering (null: they stay).",
     )
