@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: run test install browser lint check clean
+.PHONY: run test install browser lint check clean bench bench-quick bench-deps
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required" >&2; exit 1; }
@@ -49,6 +49,27 @@ lint: install
 check: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Benchmarks (docs/performance.md): PostgreSQL at BENCH_DATABASE_URL (default
+# postgres://postgres@127.0.0.1:5432), the bench extra (Flagsmith's engine, matplotlib)
+# and, as root, wrk for the API benchmark. `make bench-quick`: a few minutes.
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench-deps: $(BIN)/.bench-installed
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || { \
+		echo "Installing wrk for the API benchmark"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq wrk >/dev/null; }
+	@pg_isready -q -h 127.0.0.1 2>/dev/null || [ "$$(id -u)" != 0 ] || \
+		! command -v service >/dev/null 2>&1 || service postgresql start
+
+bench: bench-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-quick: bench-deps
+	$(BIN)/python bench/run.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-*

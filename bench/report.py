@@ -337,3 +337,21 @@ def write_chart(reports: Sequence[dict], path: str | os.PathLike) -> bool:
     figure.savefig(path, format="svg", metadata={"Date": None})
     pyplot.close(figure)
     return True
+
+
+# --- the scripts' command line ------------------------------------------------------
+
+
+def add_bench_args(parser) -> None:
+    """--json PATH and --quick, the options bench/run.py passes to every script."""
+    parser.add_argument("--json", metavar="PATH", help="write the results there")
+    parser.add_argument(
+        "--quick", action="store_true", help="small data, few runs (about a minute)"
+    )
+
+
+def quick_defaults(args, **sizes: tuple[Any, Any]) -> None:
+    """Fill the options left unset (None): `name=(full, quick)`."""
+    for name, (full, quick) in sizes.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
