@@ -15,6 +15,7 @@ Uses the customers of bench/recompute.py's database and adds 1.5M events to it o
         .venv/bin/python bench/behaviours.py
 """
 
+import argparse
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ from django.db import OperationalError, connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.report import Result, add_bench_args, write_results  # noqa: E402
 from segments.models import Customer, Event  # noqa: E402
 from segments.rules import compile_q, parse_rule, plan  # noqa: E402
 from segments.selectors import rule_sources  # noqa: E402
@@ -55,12 +57,15 @@ CASES = {
 }
 EVENTS_SQL = """
 INSERT INTO segments_event (customer_id, name, properties, timestamp, received_at,
-                            message_id)
+                            message_id, outcome)
 SELECT c.id, CASE WHEN g % 3 = 0 THEN 'purchase' ELSE 'page_view' END,
        jsonb_build_object('amount', (c.id * 7 + g) % 200),
-       now() - ((c.id + g) % 90) * interval '1 day', now(), ''
+       now() - ((c.id + g) % 90) * interval '1 day', now(), '', '{}'
 FROM segments_customer c, generate_series(1, 3) g WHERE c.id % 2 = 0
 """
+
+
+TIMEOUT_S = 60
 
 
 def timed(run, repeat=2):
@@ -69,16 +74,19 @@ def timed(run, repeat=2):
         started = time.perf_counter()
         try:
             with connection.cursor() as cursor:
-                cursor.execute("SET statement_timeout = '60s'")
+                cursor.execute(f"SET statement_timeout = '{TIMEOUT_S}s'")
             result = run()
         except OperationalError:
-            return "timeout", 60.0
+            return "timeout", float(TIMEOUT_S)
         took = time.perf_counter() - started
         best = took if best is None else min(best, took)
     return result, best
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_bench_args(parser)  # --quick: the same (the customers are recompute's)
+    args = parser.parse_args()
     name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql" or not name.endswith("_bench"):
         sys.exit("Run on a PostgreSQL database whose name ends in _bench.")
@@ -91,6 +99,7 @@ def main() -> None:
     print(f"{Customer.objects.count():,} customers, {Event.objects.count():,} events")
     now = timezone.now()
     one = Customer.objects.order_by("pk").values_list("pk", flat=True)[500]
+    results = []
     for label, (condition, in_form) in CASES.items():
         compiled = compile_q(
             plan(parse_rule({"conditions": [condition]}), now), rule_sources()
@@ -107,6 +116,36 @@ def main() -> None:
             f"IN {in_all * 1000:,.0f} ms ({in_rows})\n"
             f"  one customer:  EXISTS {exists_one * 1000:,.1f} ms, "
             f"IN {in_one * 1000:,.1f} ms"
+        )
+        stopped = (
+            {"IN form": f"stopped at {TIMEOUT_S} s"} if in_rows == "timeout" else {}
+        )
+        results += [
+            Result(
+                path=f"{label}: count over all customers",
+                metric="ms",
+                ours=exists_all * 1000,
+                baselines={"IN (subquery)": in_all * 1000},
+                extra={"customers": rows, **stopped},
+            ),
+            Result(
+                path=f"{label}: one customer",
+                metric="ms",
+                ours=exists_one * 1000,
+                baselines={"IN (subquery)": in_one * 1000},
+            ),
+        ]
+    if args.json:
+        write_results(
+            args.json,
+            benchmark="behaviours",
+            title="Behaviour conditions: correlated EXISTS vs IN (subquery)",
+            results=results,
+            notes=[
+                f"{Customer.objects.count():,} customers, "
+                f"{Event.objects.count():,} events; best of 2 (a statement stops "
+                f"after {TIMEOUT_S} s)"
+            ],
         )
 
 
