@@ -40,6 +40,12 @@ from django.db import (  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.report import (  # noqa: E402
+    Result,
+    add_bench_args,
+    quick_defaults,
+    write_results,
+)
 from campaigns.services import campaign_create  # noqa: E402
 from segments.models import Customer, Event, Membership  # noqa: E402
 from segments.services import (  # noqa: E402
@@ -59,9 +65,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--singles", type=int, default=50, help="per client")
-    parser.add_argument("--signups", type=int, default=200, help="one batch")
+    parser.add_argument(
+        "--more-segments", type=int, help="unrelated ones added: 900; --quick 200"
+    )
+    parser.add_argument("--singles", type=int, help="per client: 50; --quick 10")
+    parser.add_argument("--signups", type=int, help="one batch: 200; --quick 100")
+    add_bench_args(parser)
     args = parser.parse_args()
+    quick_defaults(args, singles=(50, 10), signups=(200, 100), more_segments=(900, 200))
     databases = setup_databases(verbosity=0, interactive=False)
     try:
         run(args)
@@ -92,15 +103,82 @@ def run(args) -> None:
     print(f"8 clients, single events: {percentiles(together)} event -> committed")
     apart = singles_in_processes(CLIENTS, args.singles)
     print(f"8 client processes, single events: {percentiles(apart)} event -> committed")
-    make_segments(unrelated=900, prefix="more")
+    make_segments(unrelated=args.more_segments, prefix="more")
+    total = f"{100 + args.more_segments:,}"
     ingest_1000, _ = batch_rounds(args, "b")
-    report_batch("1,000 segments", ingest_1000, insert, args.batch)
+    report_batch(f"{total} segments", ingest_1000, insert, args.batch)
     change = statistics.median(ingest_1000) / statistics.median(ingest_100) - 1
-    print(f"100 -> 1,000 unrelated segments: batch time {change:+.1%}")
+    print(f"100 -> {total} segments: batch time {change:+.1%}")
+    if args.json:
+        write_json(args, ingest_100, insert, ingest_1000, signups, alone, apart)
     print(
         f"rows: {Event.objects.count()} events, {Membership.objects.count()} "
         f"memberships, {WebhookMessage.objects.count()} webhook messages"
     )
+
+
+def write_json(args, ingest_100, insert, ingest_1000, signups, alone, apart):
+    n = args.batch
+    rates = [n / took for took in ingest_100]
+    committed = n / statistics.median(c for _, c in insert)
+    rolled_back = n / statistics.median(r for r, _ in insert)
+    ours = statistics.median(rates)
+    p99 = percentile(apart, 0.99) * 1000
+    wider = [n / took for took in ingest_1000]
+    write_results(
+        args.json,
+        benchmark="events",
+        title="Event ingestion: 100 segments, 10 of them entered by every event",
+        results=[
+            Result(
+                path=f"batch of {n:,} events",
+                metric="events/s",
+                higher_is_better=True,
+                ours=ours,
+                runs=rates,
+                baselines={
+                    "bare INSERT, committed": committed,
+                    "bare INSERT, rolled back": rolled_back,
+                },
+                target="≥ 3,000 events/s and within 3x of the committed INSERT",
+                met=ours >= 3000 and ours * 3 >= committed,
+            ),
+            Result(
+                path=f"batch with {100 + args.more_segments:,} segments",
+                metric="events/s",
+                higher_is_better=True,
+                ours=statistics.median(wider),
+                runs=wider,
+                baselines={"same batch, 100 segments": ours},
+                target="< 20% slower than with 100 (for 1,000)",
+                met=statistics.median(wider) >= ours / 1.2,
+            ),
+            Result(
+                path="single events, 8 client processes, p99",
+                metric="ms",
+                ours=p99,
+                target="p99 < 50 ms",
+                met=p99 < 50,
+                extra={
+                    "p50 ms": percentile(apart, 0.5) * 1000,
+                    "one client alone p50 ms": percentile(alone, 0.5) * 1000,
+                    "one client alone p99 ms": percentile(alone, 0.99) * 1000,
+                },
+            ),
+            Result(
+                path=f"sign-ups: a batch of {args.signups:,} unknown customers",
+                metric="events/s",
+                higher_is_better=True,
+                ours=args.signups / signups,
+            ),
+        ],
+        notes=[f"{args.singles} single events per client; batches: {args.rounds}"],
+    )
+
+
+def percentile(latencies: list[float], share: float) -> float:
+    ordered = sorted(latencies)
+    return ordered[max(0, min(len(ordered) - 1, round(len(ordered) * share) - 1))]
 
 
 def make_segments(*, unrelated: int, prefix: str = "seg") -> list:
