@@ -163,6 +163,10 @@ def render_table(reports: Sequence[dict]) -> str:
     ]
     for report in reports:
         name = _cell(report["benchmark"])
+        if report.get("skipped"):
+            why = _cell(report["skipped"])
+            lines.append(f"| {name} | not run: {why} | - | - | - | - | - | - |")
+            continue
         if report.get("failed"):
             reason = _cell(report["failed"])
             lines.append(

@@ -89,6 +89,11 @@ def test_render_table__failed_benchmark__row_says_failed():
     assert "| api | **failed**: exit status 1 |" in table
 
 
+def test_render_table__skipped_benchmark__row_says_not_run():
+    table = render_table([{"benchmark": "api", "skipped": "not on this branch"}])
+    assert "| api | not run: not on this branch | - |" in table
+
+
 def test_render_table__pipe_in_path__escaped():
     report = {"benchmark": "b", "results": [Result(path="a|b", metric="s", ours=1.0)]}
     assert "a\\|b" in render_table([report])
