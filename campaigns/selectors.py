@@ -1,5 +1,8 @@
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, FilteredRelation, Q
 
 from segments.models import Customer
 from segments.services.bulk import any_of
@@ -30,6 +33,47 @@ def enrollment_status(*, campaign: Campaign, customer: Customer) -> EnrollmentSt
         source=enrollment.source if enrollment else None,
         enrolled_at=enrollment.enrolled_at if enrollment else None,
         removed_at=enrollment.removed_at if enrollment else None,
+    )
+
+
+def enrollment_check(
+    *, campaign_id: int, customer_filter: dict[str, Any] | None
+) -> EnrollmentStatus | None:
+    """enrollment_status of a live campaign in one query, from ids: the customer's
+    row left-joined to their enrollment, and whether the campaign is live. None
+    when the campaign is not live (or does not exist) or the customer does not
+    exist."""
+    if customer_filter is None:
+        return None
+    rows = (
+        Customer.objects.filter(**customer_filter)
+        .annotate(
+            e=FilteredRelation(
+                "enrollments", condition=Q(enrollments__campaign_id=campaign_id)
+            ),
+            live=Exists(Campaign.objects.live().filter(pk=campaign_id)),
+        )
+        .order_by()
+        .values_list(
+            "live",
+            "external_id",
+            "e__status",
+            "e__source",
+            "e__enrolled_at",
+            "e__removed_at",
+        )
+    )
+    found = next(iter(rows[:1]), None)
+    if found is None or not found[0]:
+        return None
+    _, external_id, status, source, enrolled_at, removed_at = found
+    return EnrollmentStatus(
+        campaign_id=campaign_id,
+        user_id=external_id,
+        status=status or NOT_ENROLLED,
+        source=source,
+        enrolled_at=enrolled_at,
+        removed_at=removed_at,
     )
 
 

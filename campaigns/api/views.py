@@ -7,7 +7,12 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_list, customer_campaigns, enrollment_status
+from campaigns.selectors import (
+    campaign_list,
+    customer_campaigns,
+    enrollment_check,
+    enrollment_status,
+)
 from campaigns.services import (
     campaign_create,
     campaign_delete,
@@ -26,7 +31,7 @@ from segments.api.base import (
 from segments.api.fields import IdField, JsonInput
 from segments.api.serializers import CustomerOutput, IdTypeQuery, SegmentRefOutput
 from segments.models import Segment
-from segments.selectors import customer_segments
+from segments.selectors import customer_filter, customer_segments
 from segments.services import customer_erase
 
 
@@ -186,7 +191,12 @@ class CampaignUserDetailApi(ApiView):
         responses=EnrollmentOutput, summary="A customer's status in a campaign"
     )
     def get(self, request, campaign_id: int, user_id: str):
-        campaign = _live_campaign(campaign_id)
+        standing = enrollment_check(
+            campaign_id=campaign_id, customer_filter=customer_filter(value=user_id)
+        )
+        if standing is not None:  # the usual call: one query
+            return Response(EnrollmentOutput(standing).data)
+        campaign = _live_campaign(campaign_id)  # the 404 that applies
         return enrollment_answer(campaign, customer_or_404(value=user_id))
 
     @extend_schema(

@@ -19,6 +19,7 @@ from .customers import (
     customer_by_id,
     customer_by_user,
     customer_facts,
+    customer_filter,
     customer_segments,
     customers_by_ids,
     customers_named,
@@ -73,6 +74,7 @@ from .segments import (
     segment_history,
     segment_list,
     segment_member,
+    segment_member_check,
     segment_members,
 )
 from .stats import (
@@ -109,6 +111,7 @@ __all__ = [
     "customer_by_id",
     "customer_by_user",
     "customer_facts",
+    "customer_filter",
     "customer_profile",
     "customer_segments",
     "customers_by_ids",
@@ -132,6 +135,7 @@ __all__ = [
     "segment_history",
     "segment_list",
     "segment_member",
+    "segment_member_check",
     "segment_members",
     "segment_preview",
     "segment_rule_spec",

@@ -97,8 +97,7 @@ def customers_by_ids(*, ids: Iterable[str], id_type: str = IdType.ID) -> Custome
     field = _LOOKUP_FIELD[IdType(id_type)]
     keys = [_normalize(value, id_type) for value in ids]
     if id_type == IdType.INTERNAL_ID:
-        # ASCII digits only: "²".isdigit() is true, but int("²") fails.
-        keys = [k for k in keys if k.isascii() and k.isdigit() and len(k) < 19]
+        keys = [k for k in keys if _internal_id(k)]
     customers = Customer.objects.filter(**{f"{field}__in": keys})
     by_key = {str(getattr(c, field)): c for c in customers}
     found = {
@@ -109,6 +108,20 @@ def customers_by_ids(*, ids: Iterable[str], id_type: str = IdType.ID) -> Custome
     return CustomerLookup(
         found=found, unknown=[value for value in ids if value not in found]
     )
+
+
+def customer_filter(*, value: str, id_type: str = IdType.ID) -> dict[str, Any] | None:
+    """The filter finding the customer a caller names, as customers_by_ids reads
+    it; None when the value cannot name anyone (an internal id that is no number)."""
+    key = _normalize(value, id_type)
+    if id_type == IdType.INTERNAL_ID and not _internal_id(key):
+        return None
+    return {_LOOKUP_FIELD[IdType(id_type)]: key}
+
+
+def _internal_id(key: str) -> bool:
+    # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+    return key.isascii() and key.isdigit() and len(key) < 19
 
 
 def customer_by_id(*, value: str, id_type: str = IdType.ID) -> Customer | None:
