@@ -7,7 +7,15 @@ from rest_framework import serializers
 
 from segments.selectors import IdType
 
-from .fields import CustomerIdField, IdField, JsonInput, JsonObjectField, JsonValueField
+from .fields import (
+    MAX_ID_LENGTH,
+    CustomerIdField,
+    IdField,
+    JsonInput,
+    JsonObjectField,
+    JsonValueField,
+    bad_text,
+)
 
 MAX_IDS = 10_000
 
@@ -21,10 +29,28 @@ class IdTypeQuery(serializers.Serializer):
     )
 
 
+class IdListField(serializers.ListField):
+    """A list of ids. Plain ids (text, trimmed, not blank, not too long, no
+    character the databases refuse) are taken in one pass: through the child
+    field one by one, 10,000 of them took ten times as long (80 ms). Any other
+    list goes through the child field, which converts numbers, trims, and names
+    each id at fault by its index."""
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        if all(
+            type(value) is str
+            and 0 < len(value) <= MAX_ID_LENGTH
+            and value.strip() == value
+            for value in data
+        ) and not bad_text("".join(data)):
+            return list(data)
+        return super().run_child_validation(data)
+
+
 class IdsInput(JsonInput):
     """Customers named by id, for the bulk member calls; `id_type` in the context."""
 
-    ids = serializers.ListField(
+    ids = IdListField(
         child=IdField(),
         allow_empty=False,
         min_length=1,

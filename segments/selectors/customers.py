@@ -90,15 +90,23 @@ class CustomerLookup:
     unknown: list[str]
 
 
-def customers_by_ids(*, ids: Iterable[str], id_type: str = IdType.ID) -> CustomerLookup:
+def customers_by_ids(
+    *, ids: Iterable[str], id_type: str = IdType.ID, keys_only: bool = False
+) -> CustomerLookup:
     """Find customers by the ids an integration sends; ids matching nobody are
-    returned as unknown."""
+    returned as unknown. `keys_only`: the customers carry their ids alone (the
+    other fields are deferred), for writes naming thousands of them."""
+    # Imported here: segments.services imports the selectors.
+    from segments.services.bulk import any_of
+
     ids = list(dict.fromkeys(ids))
     field = _LOOKUP_FIELD[IdType(id_type)]
     keys = [_normalize(value, id_type) for value in ids]
     if id_type == IdType.INTERNAL_ID:
         keys = [k for k in keys if _internal_id(k)]
-    customers = Customer.objects.filter(**{f"{field}__in": keys})
+    customers = Customer.objects.filter(any_of(field, keys))
+    if keys_only:
+        customers = customers.only("pk", "external_id", "email")
     by_key = {str(getattr(c, field)): c for c in customers}
     found = {
         value: by_key[key]

@@ -44,7 +44,8 @@ def _customers(request):
     """The ids in the body, found by the query's id_type, and the call's context."""
     id_type = valid_query(IdTypeQuery, request)["id_type"]
     data = valid(IdsInput, request.data, id_type=id_type)
-    return customers_by_ids(ids=data.pop("ids"), id_type=id_type), data
+    lookup = customers_by_ids(ids=data.pop("ids"), id_type=id_type, keys_only=True)
+    return lookup, data
 
 
 class SegmentAddCustomersApi(ApiView):

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
+from campaigns.services import campaign_create
 from segments.models import Membership, MembershipChange
 from segments.services import (
     segment_members_add,
@@ -101,6 +102,61 @@ def test_add_customers__10000_ids__accepted(api, static_segment):
     )
 
     assert len(response.json()["unknown_ids"]) == 10_000
+
+
+def test_add_customers__live_campaign_audience__members_history_enrollments(
+    api, static_segment, actor
+):
+    # Given a static segment that is a live campaign's audience
+    campaign = campaign_create(
+        name="Spring", status="active", segments=[static_segment], actor=actor
+    )
+    customers = CustomerFactory.create_batch(30)
+    ids = [c.external_id for c in customers]
+
+    # When they are added by external id, with an unknown id among them
+    response = api.post(url(static_segment, "add_customers"), {"ids": [*ids, "x"]})
+
+    # Then each is a member, entered once in the history and enrolled
+    assert response.status_code == 200, response.json()
+    assert response.json()["added"] == 30
+    assert response.json()["unknown_ids"] == ["x"]
+    expected = sorted(c.pk for c in customers)
+    members = static_segment.memberships.values_list("customer_id", flat=True)
+    assert sorted(members) == expected
+    changes = MembershipChange.objects.filter(segment=static_segment)
+    assert sorted(changes.values_list("customer_id", flat=True)) == expected
+    assert {c.actor_api_key_id for c in changes} == {response.wsgi_request.auth.pk}
+    enrolled = campaign.enrollments.values_list("customer_id", flat=True)
+    assert sorted(enrolled) == expected
+
+
+def test_add_customers__ids_as_numbers_or_padded__taken_as_trimmed_text(
+    api, static_segment
+):
+    # Given customers whose external ids are digits or plain text
+    number, text = CustomerFactory(external_id="42"), CustomerFactory(external_id="u1")
+
+    # When one is sent as a JSON number, the other with spaces around it
+    response = api.post(url(static_segment, "add_customers"), {"ids": [42, " u1 "]})
+
+    # Then both are found and added
+    assert response.json()["added"] == 2, response.json()
+    members = static_segment.memberships.values_list("customer_id", flat=True)
+    assert sorted(members) == sorted([number.pk, text.pk])
+
+
+def test_add_customers__blank_or_too_long_id__400_naming_its_index(api, static_segment):
+    ok = CustomerFactory()
+
+    for bad, problem in (("  ", "blank"), ("x" * 256, "255")):
+        response = api.post(
+            url(static_segment, "add_customers"), {"ids": [ok.external_id, bad]}
+        )
+
+        assert_error(response, 400, field="ids[1]")
+        assert problem in str(response.json()["details"]["ids[1]"])
+    assert not Membership.objects.exists()
 
 
 def test_add_customers__ids_missing_or_wrong_type__400(api, static_segment):
