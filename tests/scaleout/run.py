@@ -1,6 +1,7 @@
 """The scale-out test: the production layout of docs/deployment.md, on loopback.
 
     .venv/bin/python tests/scaleout/run.py      (CI: .ci/run, after the test suite)
+    .venv/bin/python tests/scaleout/run.py --measure 5     (then times the layouts)
 
 Starts throw-away PostgreSQL clusters on free ports (a primary with wal_level=replica
 and a streaming hot-standby replica made by pg_basebackup), PgBouncer in front of the
@@ -657,6 +658,65 @@ def replica_down_phase(api, reader, replica) -> None:
     )
 
 
+def measure_phase(stack, api, reader, segment, direct, web, rounds: int) -> None:
+    """Not a check: the membership check's requests/s and latency through each
+    layout, one server of 2 workers each, interleaved (`--measure ROUNDS`)."""
+    layouts = {
+        "direct to the primary": {**direct},
+        "through PgBouncer": {k: v for k, v in web.items() if "REPLICA" not in k},
+        "PgBouncer + replica": web,
+    }
+    ports = {}
+    for n, (name, env) in enumerate(layouts.items()):
+        port = free_port()
+        stack.start(
+            f"measure-{n}",
+            [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "segments_site.wsgi"],
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"},
+        )
+        wait_for(name, lambda port=port: _answers(port))
+        ports[name] = port
+    results: dict[str, list[tuple[float, float, float]]] = {n: [] for n in layouts}
+    requests = 400
+    for r in range(rounds):
+        order = list(layouts)[r % 3 :] + list(layouts)[: r % 3]
+        for name in order:
+            results[name].append(_timed(api, ports[name], reader, segment, requests))
+    log(f"membership check, {requests} requests from 4 threads, {rounds} rounds; "
+        f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+    base = sorted(x[0] for x in results["direct to the primary"])[rounds // 2]
+    for name, runs in results.items():
+        rps = sorted(x[0] for x in runs)[rounds // 2]
+        p50 = sorted(x[1] for x in runs)[rounds // 2]
+        p99 = sorted(x[2] for x in runs)[rounds // 2]
+        log(f"  {name}: {rps:.0f} req/s ({rps / base:.2f}x), "
+            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+
+
+def _timed(api, port, reader, segment, requests):
+    latencies: list[float] = []
+
+    def one(i: int) -> None:
+        start = time.perf_counter()
+        status, _, _ = api.request(
+            port, "GET", f"/segments/{segment}/members/c{i % CUSTOMERS}", reader
+        )
+        latencies.append((time.perf_counter() - start) * 1000)
+        if status != 200:
+            raise AssertionError(f"membership check answered {status}")
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one, range(requests)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return (
+        requests / elapsed,
+        latencies[len(latencies) // 2],
+        latencies[int(len(latencies) * 0.99)],
+    )
+
+
 def main() -> int:
     # Stopped from outside (a CI timeout, Ctrl-C): clean up all the same.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -703,6 +763,9 @@ def main() -> int:
         read_phase(api, reader, primary, replica, segment, acked)
         held_back_phase(api, writers[0], reader, direct, primary, replica)
         jobs_phase(api, writers[1], primary, stack)
+        if "--measure" in sys.argv:
+            rounds = int(sys.argv[sys.argv.index("--measure") + 1])
+            measure_phase(stack, api, reader, segment, direct, web, rounds)
         replica_down_phase(api, reader, replica)
         failed = False
         log(f"passed in {time.monotonic() - started:.0f} s")
