@@ -71,6 +71,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Safe-method API requests read from the replica, when there is one and the
+    # client has not just written; outside the API error middleware, so that a
+    # replica failing mid-request is retried on the primary.
+    "segments_site.db_router.ReplicaMiddleware",
     # Under /api/: 503 with Retry-After when the database cannot be reached.
     "segments.api.errors.ApiErrorMiddleware",
 ]
@@ -99,6 +103,30 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
+# "pgbouncer": DATABASE_URL points at PgBouncer in transaction pooling mode, where
+# each transaction may run on another server connection (docs/deployment.md). Said
+# out loud rather than guessed from the port: the URL does not tell a pooler apart.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ValueError(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: expected pgbouncer, or leave it unset."
+    )
+
+
+def _postgres(db: dict, *, pooled: bool) -> dict:
+    # With a pooler the connection kept open is the one to PgBouncer, which is cheap;
+    # the server connections are PgBouncer's to reuse.
+    db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    db["CONN_HEALTH_CHECKS"] = True
+    if pooled:
+        # A server-side cursor lives in one server session, across transactions
+        # when Django iterates outside one; a prepared statement too. Neither
+        # survives transaction pooling.
+        db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        db.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    return db
+
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the dev server read while a background job writes; IMMEDIATE takes the
     # write lock when a transaction starts, so two writers queue instead of failing.
@@ -108,8 +136,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _postgres(DATABASES["default"], pooled=DATABASE_POOLER == "pgbouncer")
+
+# A streaming replica of the primary (hot standby), reached directly or through a
+# pooler of its own: safe-method API requests and the admin's heavy counts read
+# there (segments_site/db_router.py). Tests see it as a mirror of default.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = _postgres(
+        env.db("DATABASE_REPLICA_URL"),
+        pooled=env.str("DATABASE_REPLICA_POOLER", default="") == "pgbouncer",
+    )
+    # A replica that does not answer must not hold the request up for long.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["segments_site.db_router.ReplicaRouter"]
+# The replica is used while its replay lags at most this, measured at most every
+# DATABASE_REPLICA_CHECK_SECONDS per process; a client (API key, admin session) that
+# wrote reads from the primary for DATABASE_REPLICA_STICKY_SECONDS after (default:
+# the two added, the oldest a replica read can be).
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float(
+    "DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0
+)
+DATABASE_REPLICA_CHECK_SECONDS = env.float(
+    "DATABASE_REPLICA_CHECK_SECONDS", default=1.0
+)
+DATABASE_REPLICA_STICKY_SECONDS = env.float(
+    "DATABASE_REPLICA_STICKY_SECONDS",
+    default=DATABASE_REPLICA_MAX_LAG_SECONDS + DATABASE_REPLICA_CHECK_SECONDS,
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -125,14 +179,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
-# Uploaded import files wait here for their job (share it with Celery workers).
+# Uploaded import files wait here for their job: with several servers and workers,
+# a directory they all mount (NFS, a shared volume; docs/deployment.md).
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Cache and API throttle counts; read-your-writes marks for the replica. Several
+# server processes must share one (Django's RedisCache: CACHE_URL=redis://...).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+_SHARED_CACHE = any(
+    kind in CACHES["default"]["BACKEND"] for kind in ("redis", "memcached")
+)
+# Sessions in the database, read through a shared cache when there is one (a cache
+# private to each process would keep a logged-out session alive in the others).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if _SHARED_CACHE
+    else "django.contrib.sessions.backends.db"
+)
 
 # The REST API under /api/v1/ (docs/api.md): API keys, JSON only, one error format.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")

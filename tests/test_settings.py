@@ -22,7 +22,16 @@ print(json.dumps({
     "https": [settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS,
               settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
     "proxy": settings.SECURE_PROXY_SSL_HEADER,
-}))
+    "databases": {
+        alias: {k: db.get(k) for k in (
+            "NAME", "PORT", "CONN_MAX_AGE", "DISABLE_SERVER_SIDE_CURSORS", "OPTIONS",
+            "TEST")}
+        for alias, db in settings.DATABASES.items()
+    },
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "sessions": settings.SESSION_ENGINE,
+    "media": str(settings.MEDIA_ROOT),
+}, default=str))
 """
 
 
@@ -30,7 +39,7 @@ def clean_env(**env: str) -> dict[str, str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DATABASE_", "DJANGO_", "CELERY_"))
+        if not k.startswith(("DATABASE_", "DJANGO_", "CELERY_", "CACHE_"))
     }
     return {
         **clean,
@@ -115,3 +124,68 @@ def test_check_deploy__production_values__no_warnings():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_settings__no_configuration__one_database_local_cache_db_sessions():
+    conf = settings_under()
+
+    assert list(conf["databases"]) == ["default"]
+    assert conf["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert conf["sessions"] == "django.contrib.sessions.backends.db"
+
+
+def test_settings__redis_cache_url__shared_cache_and_cached_sessions():
+    conf = settings_under(CACHE_URL="redis://127.0.0.1:6379/2")
+
+    assert conf["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert conf["sessions"] == "django.contrib.sessions.backends.cached_db"
+
+
+def test_settings__pgbouncer__no_server_side_cursors_nor_prepared_statements():
+    conf = settings_under(
+        DATABASE_URL="postgres://app@127.0.0.1:6432/segments",
+        DATABASE_POOLER="pgbouncer",
+        DATABASE_CONN_MAX_AGE="300",
+    )
+    db = conf["databases"]["default"]
+
+    assert db["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert db["OPTIONS"]["prepare_threshold"] is None
+    assert db["CONN_MAX_AGE"] == 300
+
+
+def test_settings__postgres_without_pooler__server_side_cursors_kept():
+    conf = settings_under(DATABASE_URL="postgres://app@127.0.0.1:5432/segments")
+
+    assert conf["databases"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is None
+
+
+def test_settings__unknown_pooler__refused_with_the_accepted_value():
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=clean_env(DATABASE_POOLER="pgpool"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert "DATABASE_POOLER='pgpool': expected pgbouncer" in result.stderr
+
+
+def test_settings__replica_url__second_alias_mirrored_in_tests():
+    conf = settings_under(
+        DATABASE_URL="postgres://app@10.0.0.1:5432/segments",
+        DATABASE_REPLICA_URL="postgres://app@10.0.0.2:5433/segments",
+    )
+    replica = conf["databases"]["replica"]
+
+    assert (replica["NAME"], replica["PORT"]) == ("segments", 5433)
+    assert replica["TEST"]["MIRROR"] == "default"
+    assert replica["OPTIONS"]["connect_timeout"] == 2
+
+
+def test_settings__media_root__from_environment_for_a_shared_directory():
+    conf = settings_under(DJANGO_MEDIA_ROOT="/srv/shared/media")
+
+    assert conf["media"] == "/srv/shared/media"

@@ -18,6 +18,8 @@ import json
 from django.db import connections
 from django.db.models import QuerySet
 
+from segments_site.db_router import reading_from_replica
+
 EXACT_UP_TO = 10_000
 
 
@@ -36,8 +38,15 @@ class Estimate(int):
 def count_estimated(queryset: QuerySet) -> int:
     """The number of rows, exact up to EXACT_UP_TO; past it, on PostgreSQL, the
     planner's estimate (never below the rows already seen). SQLite counts exactly:
-    its databases are small."""
-    queryset = queryset.order_by()
+    its databases are small. Read from the replica when the request may (the
+    figure may be a moment old; see segments_site.db_router)."""
+    with reading_from_replica():
+        queryset = queryset.order_by()
+        # One database for every query of the count, chosen once.
+        return _count_estimated(queryset.using(queryset.db))
+
+
+def _count_estimated(queryset: QuerySet) -> int:
     if connections[queryset.db].vendor != "postgresql":
         return queryset.count()
     seen = queryset[: EXACT_UP_TO + 1].count()
