@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from segments.models import Customer, Membership, Segment
@@ -133,47 +133,91 @@ def enrollment_remove(
 
 
 def enroll_entered_members(
-    sender, *, segment: Segment, memberships: QuerySet[Membership], actor: Actor, **kw
+    sender,
+    *,
+    segments: list[Segment],
+    memberships: QuerySet[Membership],
+    actor: Actor,
+    actors: dict[int, Actor] | None = None,
+    **kw,
 ) -> None:
-    """Listener of segments' members_entered: enroll newcomers in live campaigns."""
-    for campaign in Campaign.objects.live().filter(segments=segment):
-        _enroll(campaign, segment, memberships, actor)
+    """Listener of segments' members_entered: enroll the newcomers of `segments`
+    (entered for one reason; `memberships` holds their rows) in the live
+    campaigns whose audience includes one of them. The campaigns are looked up
+    once for all the segments, then one INSERT per campaign, whatever the number
+    of its audience segments entered. `actors`: who let customers in each
+    segment, when the segments had each their own."""
+    by_pk = {segment.pk: segment for segment in segments}
+    audiences: dict[Campaign, list[Segment]] = {}
+    links = (
+        Campaign.segments.through.objects.filter(
+            segment_id__in=list(by_pk), campaign__in=Campaign.objects.live()
+        )
+        .select_related("campaign")
+        .order_by("campaign_id", "segment_id")
+    )
+    for link in links:
+        audiences.setdefault(link.campaign, []).append(by_pk[link.segment_id])
+    for campaign, entered in audiences.items():
+        _enroll(campaign, entered, memberships, actors or {}, actor)
 
 
 def _enroll_audience(campaign: Campaign, segments: list[Segment], actor: Actor) -> None:
     if not campaign.is_live():
         return
     for segment in segments:
-        _enroll(campaign, segment, Membership.objects.filter(segment=segment), actor)
+        rows = Membership.objects.filter(segment=segment)
+        _enroll(campaign, [segment], rows, {}, actor)
 
 
-def _enroll(campaign: Campaign, segment: Segment, memberships, actor: Actor) -> None:
-    """Enroll the members among `memberships`, in one statement. Existing enrollments
-    win (ON CONFLICT DO NOTHING): removed customers stay removed, and concurrent
-    enrollers cannot collide. The rows this statement wrote are the ones carrying
-    its own enrolled_at."""
+def _enroll(
+    campaign: Campaign,
+    segments: list[Segment],
+    memberships,
+    actors: dict[int, Actor],
+    actor: Actor,
+) -> None:
+    """Enroll the members among `memberships` of the audience `segments`, in one
+    statement; a customer in several of them is enrolled through the first (by
+    id), as when they are announced one at a time. Existing enrollments win (ON
+    CONFLICT DO NOTHING): removed customers stay removed, and concurrent
+    enrollers cannot collide. The rows this statement wrote are the ones
+    carrying its own enrolled_at."""
     enrolled_at = timezone.now()
+    members = memberships.members().filter(segment_id__in=[s.pk for s in segments])
     inserted = insert_from_select(
         Enrollment,
-        memberships.members(),
-        columns={"customer": "customer_id"},
+        members.values("customer_id").annotate(first=Min("segment_id")),
+        columns={"customer": "customer_id", "source_segment": "first"},
         constants={
             "campaign": campaign,
             "source": Enrollment.Source.SEGMENT,
-            "source_segment": segment,
             "enrolled_at": enrolled_at,
         },
         ignore_conflicts=True,
     )
-    if inserted:
-        new = Enrollment.objects.filter(
-            campaign=campaign,
-            source_segment=segment,
-            enrolled_at=enrolled_at,
-            customer__in=memberships.members().values("customer_id"),
-        )
+    if not inserted:
+        return
+    new = Enrollment.objects.filter(
+        campaign=campaign,
+        enrolled_at=enrolled_at,
+        customer__in=members.values("customer_id"),
+    )
+    through = segments
+    if len(segments) > 1:
+        # Which segments enrolled someone: one announcement (and description)
+        # per segment, as when they are announced one at a time.
+        sources = set(new.values_list("source_segment_id", flat=True).distinct())
+        through = [s for s in segments if s.pk in sources]
+    for segment in through:
         description = f'Entered the audience segment "{segment.name}"'
-        _announce(campaign, new, enrolled=True, actor=actor, description=description)
+        _announce(
+            campaign,
+            new.filter(source_segment=segment),
+            enrolled=True,
+            actor=actors.get(segment.pk, actor),
+            description=description,
+        )
 
 
 def _rows(enrollment: Enrollment) -> QuerySet[Enrollment]:

@@ -6,8 +6,9 @@ back with it.
 
 from django.dispatch import Signal
 
-# segment: Segment, memberships: QuerySet[Membership] (the rows of those who
-# entered, to read inside the same transaction), actor: Actor
+# segments: list[Segment] (entered for one reason), memberships:
+# QuerySet[Membership] (the rows of those who entered them, to read inside the
+# same transaction), actor: Actor
 members_entered = Signal()
 
 # Every effective entry or exit, as the history records it: memberships:

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Enrollment
 from segments.models import Membership
+from segments.services.passes import read_once_per_pass
 
 from .delivery import Delivery, post_signed
 from .models import EventType, WebhookAttempt, WebhookEndpoint, WebhookMessage
@@ -27,10 +28,17 @@ Status = WebhookMessage.Status
 
 
 def webhook_members_changed(
-    sender, *, memberships: QuerySet[Membership], entered: bool, context, **kwargs
+    sender,
+    *,
+    memberships: QuerySet[Membership],
+    entered: bool,
+    context,
+    actors: dict | None = None,
+    **kwargs,
 ) -> None:
     """Listener of segments' members_changed: queue a message per page of
-    customers for every active endpoint that wants this change."""
+    customers for every active endpoint that wants this change. `actors`: who
+    changed each segment, when the segments changed had each their own."""
     event_type = EventType.SEGMENT_ENTERED if entered else EventType.SEGMENT_LEFT
     endpoints = _endpoints_for(event_type)
     if not endpoints:
@@ -45,7 +53,7 @@ def webhook_members_changed(
         by_segment[segment_id].append(
             {"id": external_id, "internal_id": customer_id, "source": source}
         )
-    why = _why(context.actor, context.reference_id, context.description)
+    actors = actors or {}
     _queue(
         [
             _message(
@@ -54,7 +62,11 @@ def webhook_members_changed(
                 {"segment": {"id": segment_id, "name": names.get(segment_id, "")}},
                 page,
                 occurred_at=context.occurred_at,
-                why=why,
+                why=_why(
+                    actors.get(segment_id, context.actor),
+                    context.reference_id,
+                    context.description,
+                ),
             )
             for segment_id, customers in by_segment.items()
             for endpoint in endpoints
@@ -119,12 +131,33 @@ class _Endpoint:
 
 
 def _endpoints_for(event_type: str) -> list[_Endpoint]:
-    active = WebhookEndpoint.objects.filter(is_active=True).prefetch_related("segments")
+    """The active endpoints taking `event_type`, with the segments they filter
+    on: read once per events pass (an event announces several changes)."""
     return [
-        _Endpoint(e, {s.pk for s in e.segments.all()})
-        for e in active
-        if event_type in e.event_types
+        target
+        for target, event_types in read_once_per_pass(
+            "webhooks.endpoints", _active_endpoints
+        )
+        if event_type in event_types
     ]
+
+
+def _active_endpoints() -> list[tuple[_Endpoint, list[str]]]:
+    """Every active endpoint with its event types, in one query (a row per
+    endpoint and segment; the messages need only the endpoint's id)."""
+    rows = (
+        WebhookEndpoint.objects.filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", "event_types", "segments")
+    )
+    found: dict[int, tuple[_Endpoint, list[str]]] = {}
+    for pk, event_types, segment_id in rows:
+        target, _ = found.setdefault(
+            pk, (_Endpoint(WebhookEndpoint(pk=pk), set()), event_types)
+        )
+        if segment_id is not None:
+            target.segment_ids.add(segment_id)
+    return list(found.values())
 
 
 def _pages(customers: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -152,7 +185,7 @@ def _message(
 ) -> WebhookMessage:
     now = timezone.now()
     return WebhookMessage(
-        endpoint=target.endpoint,
+        endpoint_id=target.endpoint.pk,
         message_id=f"msg_{uuid.uuid4().hex}",
         event_type=event_type,
         payload={

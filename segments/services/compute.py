@@ -7,13 +7,24 @@ Overrides win: `add` rows never leave, `block` rows never become members.
 """
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    CharField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from segments.models import Customer, Event, Membership, MembershipChange, Segment
@@ -24,12 +35,14 @@ from segments.selectors import (
     segment_rule_spec,
     segment_rule_specs,
 )
+from segments.signals import members_changed, members_entered
 
 from .actors import Actor
 from .bulk import any_of, insert_from_select
 from .memberships import (
     ChangeContext,
     announce_entered,
+    change_values,
     record_changes,
     segment_members_add,
 )
@@ -76,6 +89,129 @@ def segment_recompute_locked(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("segment_recompute_locked runs inside a transaction.")
     return _recompute(_segment_share(segment), spec, customer_ids, None)
+
+
+def segments_recompute_locked(
+    *, specs: Mapping[int, RuleSpec | None], customer_ids: Mapping[int, list[int]]
+) -> RecomputeResult:
+    """segment_recompute_locked of several segments at once, each for its
+    customers (by segment id), none reading another: the segments locked FOR
+    SHARE together, then one statement per step for all of them (leavers'
+    history, their removal, newcomers, their history) and one announcement of
+    each kind. The totals are returned: whether any segment changed."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("segments_recompute_locked runs inside a transaction.")
+    segments = [
+        s
+        for s in _segments_share(sorted(customer_ids))
+        if s.type == Segment.Type.RULE
+        and not s.archived
+        and specs.get(s.pk) is not None
+    ]
+    if not segments:
+        return RecomputeResult(entered=0, left=0)
+    now = timezone.now()
+    sources = rule_sources()
+    actors = {s.pk: Actor.rule(s) for s in segments}
+    matching, scope, leaving = {}, Q(), Q()
+    for segment in segments:
+        ids = customer_ids[segment.pk]
+        spec = specs[segment.pk]
+        assert spec is not None
+        matching[segment.pk] = Customer.objects.filter(any_of("pk", ids)).filter(
+            compile_q(plan(spec, now), sources)
+        )
+        mine = Q(any_of("customer_id", ids), segment_id=segment.pk)
+        scope |= mine
+        gone = ~Exists(matching[segment.pk].filter(pk=OuterRef("customer_id")))
+        leaving |= mine & Q(gone)
+    ctx = ChangeContext(actor=actors[segments[0].pk], occurred_at=now)
+    rows = Membership.objects.filter(scope).order_by()
+    leavers = Membership.objects.filter(leaving, override=Override.NONE).order_by()
+    left = _record_rule_changes(
+        _described(ctx, "Left: the rules no longer match"), leavers, actors, False
+    )
+    if left:
+        leavers.delete()
+    parts = [
+        matching[pk]
+        .order_by()
+        .filter(
+            ~Exists(
+                Membership.objects.filter(segment_id=pk, customer_id=OuterRef("pk"))
+            )
+        )
+        .annotate(rule_segment=Value(pk, output_field=BigIntegerField()))
+        .values("pk", "rule_segment")
+        for pk in matching
+    ]
+    entered = insert_from_select(
+        Membership,
+        parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0],
+        columns={"customer": "pk", "segment": "rule_segment"},
+        constants={
+            "source": Membership.Source.RULE,
+            "override": Override.NONE,
+            "joined_at": now,
+        },
+        ignore_conflicts=True,
+    )
+    if entered:
+        # Rows joined at this very instant by the rules are the ones just written.
+        new_rows = rows.filter(joined_at=now, source=Membership.Source.RULE)
+        _record_rule_changes(
+            _described(ctx, "Entered: the rules match"), new_rows, actors, True
+        )
+        members_entered.send(
+            sender=Segment,
+            segments=segments,
+            memberships=new_rows,
+            actor=ctx.actor,
+            actors=actors,
+        )
+    return RecomputeResult(entered=entered, left=left)
+
+
+def _record_rule_changes(
+    ctx: ChangeContext,
+    rows: QuerySet[Membership],
+    actors: dict[int, Actor],
+    entered: bool,
+) -> int:
+    """record_changes for rows of several rule segments: each row's history
+    names its own segment's rules as the actor, and the announcement carries
+    the actor of each segment."""
+    label = Case(
+        *(When(segment_id=pk, then=Value(a.label)) for pk, a in actors.items()),
+        output_field=CharField(),
+    )
+    constants = {
+        **change_values(ctx),
+        "action": Action.ENTERED if entered else Action.LEFT,
+    }
+    del constants["actor_label"]
+    recorded = insert_from_select(
+        MembershipChange,
+        rows.annotate(rule_label=label),
+        columns={
+            "segment": "segment_id",
+            "customer": "customer_id",
+            "source": "source",
+            "override": "override",
+            "is_test": "is_test",
+            "actor_label": "rule_label",
+        },
+        constants={**constants, "was_member": not entered, "is_member": entered},
+    )
+    if recorded:
+        members_changed.send(
+            sender=Membership,
+            memberships=rows,
+            entered=entered,
+            context=ctx,
+            actors=actors,
+        )
+    return recorded
 
 
 def _recompute(
@@ -162,6 +298,18 @@ def _segment_lock(segment: Segment, customer_ids: list[int] | None) -> Segment:
     )
     list(locked.order_by("pk").values_list("pk", flat=True))
     return segment
+
+
+def _segments_share(segment_ids: list[int]) -> list[Segment]:
+    """The segments read anew, locked FOR SHARE in id order (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return list(Segment.objects.filter(pk__in=segment_ids).order_by("pk"))
+    return list(
+        Segment.objects.raw(
+            "SELECT * FROM segments_segment WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+            [segment_ids],
+        )
+    )
 
 
 def _segment_share(segment: Segment) -> Segment:

@@ -22,6 +22,7 @@ from .customers import customer_upsert
 from .event_effects import customers_segments_refresh, events_apply
 from .event_input import EventInput, event_input_clean
 from .outcomes import Outcome, outcome_of, snapshot
+from .passes import events_pass
 from .rows import customer_lock
 
 NO_OUTCOME = Outcome(segments_entered=[], segments_left=[], campaigns_entered=[])
@@ -104,6 +105,11 @@ def events_ingest(
     *, actor: Actor, events: Sequence[Mapping[str, Any]]
 ) -> EventsIngestResult:
     """Store a batch of events (each event_input_clean's arguments) as one pass."""
+    with events_pass():
+        return _ingest(actor, events)
+
+
+def _ingest(actor: Actor, events: Sequence[Mapping[str, Any]]) -> EventsIngestResult:
     now = timezone.now()
     results: list[EventIngested | ValidationError | None] = [None] * len(events)
     items: dict[int, EventInput] = {}

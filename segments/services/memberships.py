@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, CharField, Q, QuerySet, Value
 from django.utils import timezone
 
 from segments.models import Customer, Membership, MembershipChange, Segment
@@ -115,15 +115,14 @@ def segments_members_add(
         )
         if added:
             entered[segment] = [c.pk for c in added]
-            _insert_members(segment, entered[segment], ctx, actor)
     if entered:
+        _insert_members(entered, ctx, actor)
         pairs = Q()
         for segment, ids in entered.items():
             pairs |= Q(any_of("customer_id", ids), segment=segment)
         rows = Membership.objects.filter(pairs)
         record_changes(ctx, rows, Action.ENTERED, was_member=False, is_member=True)
-        for segment, ids in entered.items():
-            announce_entered(segment, rows_of(segment, ids), actor)
+        announce_entered(list(entered), rows, actor)
     return results
 
 
@@ -142,15 +141,29 @@ def _rows_of_pairs(
 
 
 def _insert_members(
-    segment: Segment, customer_ids: list[int], ctx: ChangeContext, actor: Actor
+    entered: dict[Segment, list[int]], ctx: ChangeContext, actor: Actor
 ) -> None:
-    by_hand = segment.type == Segment.Type.RULE and actor.type != Actor.Type.RULE
-    override = Override.ADD if by_hand else Override.NONE
+    """The rows of every segment's newcomers, in one INSERT ... SELECT."""
+    parts = []
+    for segment, customer_ids in entered.items():
+        by_hand = segment.type == Segment.Type.RULE and actor.type != Actor.Type.RULE
+        override = Override.ADD if by_hand else Override.NONE
+        parts.append(
+            Customer.objects.filter(any_of("pk", customer_ids))
+            .order_by()
+            .annotate(
+                to_segment=Value(segment.pk, output_field=BigIntegerField()),
+                to_override=Value(override, output_field=CharField()),
+            )
+            .values("pk", "to_segment", "to_override")
+        )
+    values = row_values(None, ctx, source=actor.source, override=None)
+    del values["segment"], values["override"]
     insert_from_select(
         Membership,
-        Customer.objects.filter(any_of("pk", customer_ids)),
-        columns={"customer": "pk"},
-        constants=row_values(segment, ctx, source=actor.source, override=override),
+        parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0],
+        columns={"customer": "pk", "segment": "to_segment", "override": "to_override"},
+        constants=values,
     )
 
 
@@ -276,11 +289,13 @@ def record_changes(
 
 
 def announce_entered(
-    segment: Segment, memberships: QuerySet[Membership], actor: Actor
+    segment: Segment | list[Segment], memberships: QuerySet[Membership], actor: Actor
 ) -> None:
-    """Tell listeners (campaigns) that the customers of `memberships` entered."""
+    """Tell listeners (campaigns) that the customers of `memberships` entered
+    `segment` (or each of several segments, `memberships` holding all their rows)."""
+    segments = segment if isinstance(segment, list) else [segment]
     members_entered.send(
-        sender=Segment, segment=segment, memberships=memberships, actor=actor
+        sender=Segment, segments=segments, memberships=memberships, actor=actor
     )
 
 
