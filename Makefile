@@ -63,7 +63,7 @@ bench-deps: $(BIN)/.bench-installed
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq wrk >/dev/null; }
 	@pg_isready -q -h 127.0.0.1 2>/dev/null || [ "$$(id -u)" != 0 ] || \
-		! command -v service >/dev/null 2>&1 || service postgresql start
+		! command -v service >/dev/null 2>&1 || service postgresql start || true
 
 bench: bench-deps
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -319,6 +319,7 @@ def write_chart(reports: Sequence[dict], path: str | os.PathLike) -> bool:
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: a small file
     from matplotlib import pyplot
 
     labels = [label if len(label) <= 70 else label[:67] + "..." for label, _ in rows]
@@ -326,16 +327,24 @@ def write_chart(reports: Sequence[dict], path: str | os.PathLike) -> bool:
     figure, axes = pyplot.subplots(figsize=(10, 0.32 * len(rows) + 1.2))
     colours = ["#2e7d32" if v >= 1 else "#c62828" for v in values]
     positions = range(len(rows))
-    axes.barh(list(positions), values, color=colours, left=0)
+    # Each bar runs from 1 (even) to the ratio, left for worse, right for better.
+    axes.barh(
+        list(positions),
+        [abs(v - 1) for v in values],
+        left=[min(v, 1) for v in values],
+        color=colours,
+    )
     axes.set_yticks(list(positions), labels, fontsize=8)
     axes.invert_yaxis()
     axes.set_xscale("log")
+    axes.set_xlim(min(*values, 1) / 4, max(*values, 1) * 4)  # room for the labels
     axes.axvline(1, color="black", linewidth=0.8)
     axes.set_xlabel("ratio to the baseline (log scale; right of 1: ours is better)")
     for y, value in zip(positions, values, strict=True):
         axes.annotate(
-            fmt_ratio(value), (value, y), xytext=(3, 0), textcoords="offset points",
-            va="center", fontsize=7,
+            fmt_ratio(value), (value, y), xytext=(3 if value >= 1 else -3, 0),
+            textcoords="offset points", va="center", fontsize=7,
+            ha="left" if value >= 1 else "right",
         )  # fmt: skip
     figure.tight_layout()
     figure.savefig(path, format="svg", metadata={"Date": None})

@@ -11,7 +11,9 @@ migrated here (the data inside is built by the scripts and kept for the next run
 the same mode). A script that fails, or writes no result, is reported as failed and
 the run goes on; the exit status is then 1. A script missing on this branch is
 skipped. `BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432) says
-which server to use.
+which server to use, `BENCH_DB_PREFIX` (default "segments") how the names of its
+databases start: `<prefix>_<part>_<quick|full>_bench`, and `<prefix>_bench` for the
+calibration.
 """
 
 import argparse
@@ -65,7 +67,7 @@ BENCHMARKS = [
     Bench(
         "imports",
         "scratch",
-        full=["--rows", "1000000", "--slice", "5000"],
+        full=["--rows", "1000000", "--slice", "2000", "--repeat", "2"],
         migrate=False,
     ),
     Bench("events", "scratch", migrate=False),
@@ -103,18 +105,19 @@ def main() -> int:
     pg_version = check_server(server)
     machine = machine_info(pg_version=pg_version)
     print(f"bench ({mode}): PostgreSQL {pg_version}, results in {out}", flush=True)
-    databases = {}
+    prefix = os.environ.get("BENCH_DB_PREFIX", "segments")
+    databases = {"calibration": prepare_database(server, f"{prefix}_bench", False)}
     for bench in chosen:
-        if bench.database not in databases:
+        if bench.database not in databases and runnable(bench):
             databases[bench.database] = prepare_database(
-                server, f"segments_{bench.database}_{mode}_bench", bench.migrate
+                server, f"{prefix}_{bench.database}_{mode}_bench", bench.migrate
             )
-    calibration = calibrate(databases[chosen[0].database], quick=args.quick)
+    calibration = calibrate(databases["calibration"], quick=args.quick)
     for result in calibration:
         print(f"calibration: {result.path}: {result.ours:,.0f} {result.metric}")
 
     reports = [
-        run_one(bench, databases[bench.database], out, args.quick, timeout)
+        run_one(bench, databases.get(bench.database, ""), out, args.quick, timeout)
         for bench in chosen
     ]
     machine["load_end"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -234,7 +237,7 @@ def calibrate(url: str, *, quick: bool) -> list[Result]:
 
 def run_one(bench: Bench, url: str, out: Path, quick: bool, timeout: int):
     script = ROOT / "bench" / f"{bench.name}.py"
-    if not script.exists() or "--json" not in script.read_text():
+    if not runnable(bench):
         why = "not on this branch" if not script.exists() else "has no --json yet"
         print(f"\n== {bench.name}: {why}, skipped", flush=True)
         return {"benchmark": bench.name, "skipped": why, "results": [], "notes": []}
@@ -262,6 +265,15 @@ def run_one(bench: Bench, url: str, out: Path, quick: bool, timeout: int):
     report = read_results(result_file)
     report["seconds"] = took
     return report
+
+
+def runnable(bench: Bench) -> bool:
+    """Whether the script is here and knows --json (a branch may lack either)."""
+    script = ROOT / "bench" / f"{bench.name}.py"
+    if not script.exists():
+        return False
+    text = script.read_text()
+    return "--json" in text or "add_bench_args" in text
 
 
 def stream(command: list[str], env: dict, log, timeout: int) -> int:
