@@ -75,7 +75,9 @@ class DrfCampaignUser(BareApiView):
         return Response(campaign_user_answer(campaign_id, user_id))
 
 
+# The app's own paths first, as it resolves them in production; then the peers'.
 urlpatterns = [
+    *app_urlpatterns,
     path(
         "peers/django/segments/<int:segment_id>/members/<str:customer_id>", plain_member
     ),
@@ -91,7 +93,6 @@ urlpatterns = [
         "peers/drf/campaigns/<int:campaign_id>/users/<str:user_id>",
         DrfCampaignUser.as_view(),
     ),
-    *app_urlpatterns,
 ]
 handler400 = "segments.api.errors.handler400"
 handler403 = "segments.api.errors.handler403"

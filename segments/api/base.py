@@ -1,6 +1,7 @@
 """What every API view shares: the body size limit, idempotency, throttling's message
 and lookups that answer 404 with a sentence."""
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -135,8 +136,17 @@ def valid(serializer_class, data, **context) -> dict[str, Any]:
 
 
 def valid_query(serializer_class, request) -> dict[str, Any]:
+    """The validated query. Without one, the serializer's defaults, validated once
+    per serializer: a query serializer's defaults are constants."""
+    if not request.query_params:
+        return dict(_query_defaults(serializer_class))
     # A plain dict: from a QueryDict, DRF reads a missing boolean as false.
     return valid(serializer_class, request.query_params.dict())
+
+
+@functools.cache
+def _query_defaults(serializer_class) -> dict[str, Any]:
+    return valid(serializer_class, {})  # a refusal is raised, not cached
 
 
 class NewestFirst(CursorPagination):
