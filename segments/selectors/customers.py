@@ -5,7 +5,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections, models
 from django.db.models import F, Func, Q, QuerySet, TextField
@@ -85,17 +85,44 @@ _LOOKUP_FIELD = {
 
 
 @dataclass(frozen=True)
-class CustomerLookup:
-    found: dict[str, Customer]  # each id as given -> its customer, in order given
+class CustomerLookup[C]:
+    found: dict[str, C]  # each id as given -> its customer, in order given
     unknown: list[str]
 
 
+class CustomerKey(NamedTuple):
+    """A customer's ids without the rest of their row."""
+
+    pk: int
+    external_id: str
+
+
 def customers_by_ids(
-    *, ids: Iterable[str], id_type: str = IdType.ID, keys_only: bool = False
-) -> CustomerLookup:
+    *, ids: Iterable[str], id_type: str = IdType.ID
+) -> CustomerLookup[Customer]:
     """Find customers by the ids an integration sends; ids matching nobody are
-    returned as unknown. `keys_only`: the customers carry their ids alone (the
-    other fields are deferred), for writes naming thousands of them."""
+    returned as unknown."""
+    ids, field, customers = _named(ids, id_type)
+    return _lookup(ids, id_type, {str(getattr(c, field)): c for c in customers})
+
+
+def customer_keys_by_ids(
+    *, ids: Iterable[str], id_type: str = IdType.ID
+) -> CustomerLookup[CustomerKey]:
+    """customers_by_ids for writes naming thousands: each customer's ids only, no
+    model instance (10,000 of them took longer to build than to read)."""
+    ids, field, customers = _named(ids, id_type)
+    rows = customers.values_list("pk", "external_id", "email")
+    at = ("pk", "external_id", "email").index(field)
+    return _lookup(
+        ids, id_type, {str(row[at]): CustomerKey(row[0], row[1]) for row in rows}
+    )
+
+
+def _named(
+    ids: Iterable[str], id_type: str
+) -> tuple[list[str], str, QuerySet[Customer]]:
+    """The ids once each, the field they name, and the customers they name."""
     # Imported here: segments.services imports the selectors.
     from segments.services.bulk import any_of
 
@@ -104,10 +131,10 @@ def customers_by_ids(
     keys = [_normalize(value, id_type) for value in ids]
     if id_type == IdType.INTERNAL_ID:
         keys = [k for k in keys if _internal_id(k)]
-    customers = Customer.objects.filter(any_of(field, keys))
-    if keys_only:
-        customers = customers.only("pk", "external_id", "email")
-    by_key = {str(getattr(c, field)): c for c in customers}
+    return ids, field, Customer.objects.filter(any_of(field, keys))
+
+
+def _lookup[C](ids: list[str], id_type: str, by_key: dict[str, C]) -> CustomerLookup[C]:
     found = {
         value: by_key[key]
         for value in ids

@@ -8,10 +8,10 @@ Each effective change writes one history row in the same transaction; a no-op wr
 none.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,11 +38,22 @@ class ChangeContext:
     occurred_at: datetime = field(default_factory=timezone.now)
 
 
+class CustomerRef(Protocol):
+    """What adding members reads of a customer: a Customer, or the CustomerKey of
+    a bulk lookup (no model instance for each of 10,000 customers)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def external_id(self) -> str: ...
+
+
 @dataclass(frozen=True)
-class MembersAddResult:
-    added: list[Customer]
-    already_members: list[Customer]
-    blocked: list[Customer]
+class MembersAddResult[C: CustomerRef]:
+    added: list[C]
+    already_members: list[C]
+    blocked: list[C]
 
 
 @dataclass(frozen=True)
@@ -51,16 +62,16 @@ class MembersRemoveResult:
     not_members: list[Customer]
 
 
-def segment_members_add(
+def segment_members_add[C: CustomerRef](
     *,
     segment: Segment,
-    customers: Iterable[Customer],
+    customers: Iterable[C],
     actor: Actor,
     reference_id: str = "",
     metadata: dict[str, Any] | None = None,
     description: str = "",
     occurred_at: datetime | None = None,
-) -> MembersAddResult:
+) -> MembersAddResult[C]:
     """Add customers to a segment. Blocked customers stay out and are reported.
 
     Added to a rule segment by anything but its rules, a customer gets an `add`
@@ -77,15 +88,15 @@ def segment_members_add(
 
 
 @transaction.atomic
-def segments_members_add(
+def segments_members_add[C: CustomerRef](
     *,
-    entries: Mapping[Segment, Iterable[Customer]],
+    entries: Mapping[Segment, Iterable[C]],
     actor: Actor,
     reference_id: str = "",
     metadata: dict[str, Any] | None = None,
     description: str = "",
     occurred_at: datetime | None = None,
-) -> dict[int, MembersAddResult]:
+) -> dict[int, MembersAddResult[C]]:
     """segment_members_add for several segments at once, for one reason (the
     event-triggered segments one event name lets in): the customers are locked
     and the segments' rows read once, and the history written and announced
@@ -98,10 +109,12 @@ def segments_members_add(
     # then the order in which changes were applied.
     ctx = change_context(actor, reference_id, metadata, description, occurred_at)
     existing = _rows_of_pairs(wanted)
-    results: dict[int, MembersAddResult] = {}
+    results: dict[int, MembersAddResult[C]] = {}
     entered: dict[Segment, list[int]] = {}
     for segment, customers in wanted.items():
-        added, already, blocked = [], [], []
+        added: list[C] = []
+        already: list[C] = []
+        blocked: list[C] = []
         for customer in customers:
             row = existing.get((segment.pk, customer.pk))
             if row is None:
@@ -127,7 +140,7 @@ def segments_members_add(
 
 
 def _rows_of_pairs(
-    wanted: dict[Segment, list[Customer]],
+    wanted: Mapping[Segment, Sequence[CustomerRef]],
 ) -> dict[tuple[int, int], Membership]:
     """The rows of the (segment, customer) pairs wanted, in one query."""
     customer_ids = {c.pk for customers in wanted.values() for c in customers}
@@ -200,11 +213,11 @@ def _refuse_archived(segment: Segment) -> None:
         )
 
 
-def _unique(customers: Iterable[Customer]) -> list[Customer]:
+def _unique[C: CustomerRef](customers: Iterable[C]) -> list[C]:
     return list({c.pk: c for c in customers}.values())
 
 
-def _lock(customers: list[Customer]) -> None:
+def _lock(customers: Sequence[CustomerRef]) -> None:
     locked = set(
         Customer.objects.select_for_update(no_key=True)
         .filter(any_of("pk", {c.pk for c in customers}))

@@ -11,6 +11,7 @@ from segments.models import Membership, MembershipChange
 from segments.selectors import (
     customer_by_user,
     customer_filter,
+    customer_keys_by_ids,
     customers_by_ids,
     explanation_rows,
     membership_explain,
@@ -40,12 +41,11 @@ from ..fields import IdField, JsonInput, JsonObjectField
 from ..serializers import IdsInput, IdTypeQuery
 
 
-def _customers(request):
+def _customers(request, find=customers_by_ids):
     """The ids in the body, found by the query's id_type, and the call's context."""
     id_type = valid_query(IdTypeQuery, request)["id_type"]
     data = valid(IdsInput, request.data, id_type=id_type)
-    lookup = customers_by_ids(ids=data.pop("ids"), id_type=id_type, keys_only=True)
-    return lookup, data
+    return find(ids=data.pop("ids"), id_type=id_type), data
 
 
 class SegmentAddCustomersApi(ApiView):
@@ -68,7 +68,8 @@ class SegmentAddCustomersApi(ApiView):
     )
     def post(self, request, segment_id: int):
         segment = segment_or_404(segment_id)
-        lookup, context = _customers(request)
+        # The customers' ids only: the service needs no more of them.
+        lookup, context = _customers(request, find=customer_keys_by_ids)
         result = segment_members_add(
             segment=segment,
             customers=lookup.found.values(),
