@@ -294,3 +294,14 @@ def test_count_estimated__outside_request__primary(replica):
         assert count_estimated(Customer.objects.all()) == 2
 
     assert on_replica.captured_queries == []
+
+
+def test_wrote_lately__cache_unreachable__assumed_so_reads_primary(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+
+    assert db_router.wrote_lately("key:abc") is True
