@@ -207,7 +207,7 @@ class ReplicaMiddleware:
         if not has_replica():
             return self.get_response(request)
         client = client_of(request)
-        allowed = client is None or cache.get(MARK + client) is None
+        allowed = client is None or not wrote_lately(client)
         safe = request.method in SAFE_METHODS
         with routing_for(allowed=allowed) as routing:
             if not (safe and request.path.startswith(API_PREFIX)):
@@ -238,6 +238,14 @@ def client_of(request) -> str | None:
     return f"session:{session}" if session else None
 
 
+def wrote_lately(client: str) -> bool:
+    try:
+        return cache.get(MARK + client) is not None
+    except Exception:  # the cache is down: assume it did, read from the primary
+        logger.warning("Cache unreachable: read-your-writes from the primary")
+        return True
+
+
 def remember_write(request, client: str | None) -> None:
     """This client reads from the primary for a while: its write may not have
     reached the replica yet. A login gets a new session: mark that one too."""
@@ -246,5 +254,9 @@ def remember_write(request, client: str | None) -> None:
     if session is not None and session.session_key:
         clients.add(f"session:{session.session_key}")
     marks = {MARK + c: 1 for c in clients if c}
-    if marks:
+    if not marks:
+        return
+    try:
         cache.set_many(marks, timeout=settings.DATABASE_REPLICA_STICKY_SECONDS)
+    except Exception:  # the write is done; its reader will miss the mark
+        logger.warning("Cache unreachable: a write not marked for read-your-writes")

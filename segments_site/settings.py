@@ -142,8 +142,16 @@ else:
 # pooler of its own: safe-method API requests and the admin's heavy counts read
 # there (segments_site/db_router.py). Tests see it as a mirror of default.
 if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = _postgres(
-        env.db("DATABASE_REPLICA_URL"),
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    if {DATABASES["default"]["ENGINE"], DATABASES["replica"]["ENGINE"]} != {
+        "django.db.backends.postgresql"
+    }:
+        raise ValueError(
+            "DATABASE_REPLICA_URL: a read replica is a PostgreSQL standby of the "
+            "PostgreSQL database in DATABASE_URL; expected postgres:// for both."
+        )
+    _postgres(
+        DATABASES["replica"],
         pooled=env.str("DATABASE_REPLICA_POOLER", default="") == "pgbouncer",
     )
     # A replica that does not answer must not hold the request up for long.

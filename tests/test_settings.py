@@ -189,3 +189,16 @@ def test_settings__media_root__from_environment_for_a_shared_directory():
     conf = settings_under(DJANGO_MEDIA_ROOT="/srv/shared/media")
 
     assert conf["media"] == "/srv/shared/media"
+
+
+def test_settings__replica_without_postgres__refused_naming_both_urls():
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=clean_env(DATABASE_REPLICA_URL="postgres://app@10.0.0.2:5433/segments"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert "expected postgres:// for both" in result.stderr

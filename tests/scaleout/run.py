@@ -622,7 +622,7 @@ def jobs_phase(api, writer, primary, stack) -> None:
         api.ports[1], "POST", f"/segments/{target}/imports", writer, raw=form,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )  # fmt: skip
-    check(status == 202, f"an import accepted by one server ({status} {job})")
+    check(status == 202, f"an import accepted by one server (answered {status})")
 
     def done():
         state = primary.one(

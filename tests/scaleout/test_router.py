@@ -37,6 +37,15 @@ def _mirror_of_default() -> dict:
     return settings_dict
 
 
+def _unreachable() -> dict:
+    down = _mirror_of_default()
+    if down["ENGINE"].endswith("sqlite3"):
+        down["NAME"] = "/nonexistent/dir/replica.sqlite3"
+    else:
+        down["PORT"] = "1"  # nothing listens there
+    return down
+
+
 def _drop_connection(alias: str) -> None:
     connections[alias].close()
     del connections[alias]
@@ -170,17 +179,31 @@ def test_api_get__unknown_key_anywhere__401(client, replica):
 
 def test_api_get__replica_down__reads_from_primary(client, replica, key):
     CustomerFactory(external_id="u5")
-    down = _mirror_of_default()
-    if down["ENGINE"].endswith("sqlite3"):
-        down["NAME"] = "/nonexistent/dir/replica.sqlite3"
-    else:
-        down["PORT"] = "1"  # nothing listens there
     _drop_connection(REPLICA)
-    connections.settings[REPLICA] = down
+    connections.settings[REPLICA] = _unreachable()
 
     response = api_get(client, "/api/v1/customers/u5", key)
 
     assert response.status_code == 200, response.content
+    assert replica_health.usable() is False
+
+
+def test_api_get__replica_fails_mid_request__served_again_from_primary(
+    client, replica, key, monkeypatch
+):
+    # Given a replica that looked fine at the last check and is gone now
+    CustomerFactory(external_id="u8")
+    monkeypatch.setattr(db_router, "replica_lag", lambda: 0.0)
+    _drop_connection(REPLICA)
+    connections.settings[REPLICA] = _unreachable()
+
+    # When a client reads
+    response = api_get(client, "/api/v1/customers/u8", key)
+
+    # Then the failed attempt (503) is not what it sees, and the replica is left
+    # alone until the next check
+    assert response.status_code == 200, response.content
+    assert response.json()["id"] == "u8"
     assert replica_health.usable() is False
 
 
@@ -271,3 +294,14 @@ def test_count_estimated__outside_request__primary(replica):
         assert count_estimated(Customer.objects.all()) == 2
 
     assert on_replica.captured_queries == []
+
+
+def test_wrote_lately__cache_unreachable__assumed_so_reads_primary(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+
+    assert db_router.wrote_lately("key:abc") is True
