@@ -306,7 +306,8 @@ def _segments_share(segment_ids: list[int]) -> list[Segment]:
         return list(Segment.objects.filter(pk__in=segment_ids).order_by("pk"))
     return list(
         Segment.objects.raw(
-            "SELECT * FROM segments_segment WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+            "SELECT * FROM segments_segment WHERE id = ANY(CAST(%s AS bigint[])) "
+            "ORDER BY id FOR SHARE",
             [segment_ids],
         )
     )
