@@ -21,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,8 +95,8 @@ def main() -> int:
     unknown = set(filter(None, args.only.split(","))) - {b.name for b in BENCHMARKS}
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
-    out = Path(args.out or Path(os.environ.get("TMPDIR", "/tmp")) / "segments-bench")
-    out = out / mode
+    prefix = os.environ.get("BENCH_DB_PREFIX", "segments")
+    out = Path(args.out or Path(tempfile.gettempdir()) / f"{prefix}-bench") / mode
     out.mkdir(parents=True, exist_ok=True)
     timeout = args.timeout or (600 if args.quick else 1800)
 
@@ -105,7 +106,6 @@ def main() -> int:
     pg_version = check_server(server)
     machine = machine_info(pg_version=pg_version)
     print(f"bench ({mode}): PostgreSQL {pg_version}, results in {out}", flush=True)
-    prefix = os.environ.get("BENCH_DB_PREFIX", "segments")
     databases = {"calibration": prepare_database(server, f"{prefix}_bench", False)}
     for bench in chosen:
         if bench.database not in databases and runnable(bench):

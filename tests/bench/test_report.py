@@ -1,5 +1,7 @@
 """bench/report.py: the result format and the generated block of docs/performance.md."""
 
+import argparse
+
 import pytest
 
 from bench.report import (
@@ -8,11 +10,13 @@ from bench.report import (
     Result,
     chart_rows,
     median,
+    quick_defaults,
     ratio,
     read_results,
     render_block,
     render_table,
     replace_block,
+    write_chart,
     write_results,
 )
 
@@ -148,3 +152,28 @@ def test_chart_rows__rate_and_time__ratios_in_table_order():
         }
     ]
     assert chart_rows(reports) == [("a: p / b", 2.0), ("a: q / c", 0.5)]
+
+
+def test_quick_defaults__unset_options__filled_by_mode():
+    args = argparse.Namespace(quick=True, customers=None, repeat=7)
+    quick_defaults(args, customers=(1_000_000, 20_000), repeat=(5, 3))
+    assert (args.customers, args.repeat) == (20_000, 7)
+
+
+def test_write_chart__one_ratio__svg_with_its_label(tmp_path):
+    pytest.importorskip("matplotlib")  # the bench extra
+    report = {
+        "benchmark": "imports",
+        "results": [Result(path="1M rows", metric="s", ours=2.0, baselines={"SQL": 1})],
+    }
+    path = tmp_path / "bench.svg"
+    assert write_chart([report], path)
+    svg = path.read_text()
+    assert svg.lstrip().startswith("<?xml") and "imports: 1M rows / SQL" in svg
+    assert "0.50x" in svg
+
+
+def test_write_chart__no_baselines__nothing_written(tmp_path):
+    report = {"benchmark": "b", "results": [Result(path="p", metric="s", ours=1.0)]}
+    assert not write_chart([report], tmp_path / "bench.svg")
+    assert not (tmp_path / "bench.svg").exists()
