@@ -4,6 +4,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from segments.models import Customer
+from segments.selectors.segments import BIGINT_MAX
 from segments.services.bulk import any_of
 
 from .models import Campaign, Enrollment
@@ -59,6 +60,8 @@ def enrollment_check(*, campaign_id: int, user_id: str) -> EnrollmentStatus | No
     (by external id) left-joined to their enrollment, and whether the campaign is
     live. None when the campaign is not live (or does not exist) or the customer
     does not exist."""
+    if not 0 < campaign_id <= BIGINT_MAX:
+        return None
     now = timezone.now()
     params = [campaign_id, Campaign.Status.ACTIVE, now, now, campaign_id, user_id]
     found = next(iter(Enrollment.objects.raw(_ENROLLMENT_CHECK_SQL, params)), None)

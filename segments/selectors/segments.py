@@ -72,6 +72,8 @@ _MEMBER_CHECK_SQL = """
 
 # The columns a customer_filter may name (never text from the request).
 _CUSTOMER_COLUMNS = {"external_id": "external_id", "email": "email", "id": "id"}
+# Ids past this match no row; SQLite cannot even take them as a parameter.
+BIGINT_MAX = 2**63 - 1
 
 
 def segment_member_check(
@@ -80,7 +82,7 @@ def segment_member_check(
     """segment_member in one query, from ids: the customer's row left-joined to
     their membership in the segment, and whether the segment exists. None when the
     segment or the customer does not exist."""
-    if customer_filter is None:
+    if customer_filter is None or not 0 < segment_id <= BIGINT_MAX:
         return None
     ((field, value),) = customer_filter.items()
     if field == "pk":

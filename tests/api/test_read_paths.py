@@ -132,6 +132,16 @@ def test_member_check__unknown_segment__404_names_it_first(api, customer):
     assert "No segment with id 999" in assert_error(response, 404)
 
 
+def test_reads__id_past_bigint__404_not_500(api, customer):
+    huge = "9" * 30
+
+    no_segment = api.get(f"/api/v1/segments/{huge}/members/{customer.external_id}")
+    no_campaign = api.get(f"/api/v1/campaigns/{huge}/users/{customer.external_id}")
+
+    assert_error(no_segment, 404)
+    assert_error(no_campaign, 404)
+
+
 def test_member_check__bad_id_type__400_naming_it(api, static_segment, customer):
     response = api.get(member_url(static_segment, f"{customer.pk}?id_type=phone"))
 
