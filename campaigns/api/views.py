@@ -192,7 +192,8 @@ class CampaignUserDetailApi(ApiView):
     )
     def get(self, request, campaign_id: int, user_id: str):
         standing = enrollment_check(
-            campaign_id=campaign_id, customer_filter=customer_filter(value=user_id)
+            campaign_id=campaign_id,
+            user_id=customer_filter(value=user_id)["external_id"],
         )
         if standing is not None:  # the usual call: one query
             return Response(EnrollmentOutput(standing).data)

@@ -11,11 +11,12 @@ import pytest
 import redis
 from django.core.cache import caches
 from django.utils import timezone
+from rest_framework.fields import DateTimeField
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Enrollment
 from campaigns.services import enrollment_add, enrollment_remove
 from segments.api import throttling
-from segments.models import ApiKey
+from segments.models import ApiKey, Membership
 from segments.services import (
     Actor,
     api_key_revoke,
@@ -85,7 +86,8 @@ def test_member_check__member_not_member_blocked__one_query_each(
 
     body = yes.json()
     assert (body["member"], body["source"], body["override"]) == (True, "admin", "none")
-    assert body["joined_at"]
+    joined_at = Membership.objects.get(customer=member).joined_at
+    assert body["joined_at"] == DateTimeField().to_representation(joined_at)
     assert no.json() == {
         "member": False,
         "source": None,
@@ -130,6 +132,16 @@ def test_member_check__unknown_segment__404_names_it_first(api, customer):
     assert "No segment with id 999" in assert_error(response, 404)
 
 
+def test_reads__id_past_bigint__404_not_500(api, customer):
+    huge = "9" * 30
+
+    no_segment = api.get(f"/api/v1/segments/{huge}/members/{customer.external_id}")
+    no_campaign = api.get(f"/api/v1/campaigns/{huge}/users/{customer.external_id}")
+
+    assert_error(no_segment, 404)
+    assert_error(no_campaign, 404)
+
+
 def test_member_check__bad_id_type__400_naming_it(api, static_segment, customer):
     response = api.get(member_url(static_segment, f"{customer.pk}?id_type=phone"))
 
@@ -158,8 +170,11 @@ def test_campaign_user_check__active_removed_not_enrolled__one_query_each(
     ]
     assert answers[0]["user_id"] == active.external_id
     assert answers[0]["campaign_id"] == campaign.pk
-    assert answers[0]["enrolled_at"] and answers[0]["removed_at"] is None
-    assert answers[1]["removed_at"]
+    rows = {e.customer_id: e for e in Enrollment.objects.all()}
+    as_text = DateTimeField().to_representation
+    assert answers[0]["enrolled_at"] == as_text(rows[active.pk].enrolled_at)
+    assert answers[0]["removed_at"] is None
+    assert answers[1]["removed_at"] == as_text(rows[removed.pk].removed_at)
     assert answers[2]["enrolled_at"] is None
 
 
