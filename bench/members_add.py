@@ -265,8 +265,9 @@ def report(args, times: dict[str, list[float]]) -> None:
     notes.append(
         f"{connection.vendor}, {args.customers:,} customers, {args.repeat} rounds, "
         "each path timed with its commit, order rotated per round; the API through "
-        "Django's test client (no HTTP server)."
+        "Django's test client (no HTTP server).",
     )
+    notes.append(f"Load average at the end: {os.getloadavg()[0]:.1f}.")
     if args.json:
         write_json(args.json, results, notes)
 

@@ -1,6 +1,6 @@
 """The membership history without database foreign key constraints: checked row
-by row at COMMIT they cost a fifth of a 10,000-id bulk add (see the model's
-comment and docs/performance.md). The actors' indexes cover only the rows that
+by row at COMMIT they cost a fifth of what a 10,000-id bulk add spends writing
+(see the model's comment and docs/performance.md). The actors' indexes cover only the rows that
 name one."""
 
 import django.db.models.deletion

@@ -121,12 +121,12 @@ class MembershipChange(models.Model):
     ActorType = ActorType
 
     # No foreign key constraints in the database (db_constraint=False): checked
-    # row by row at COMMIT they were a fifth of a bulk add's time (four checks per
-    # history row). The history is append-only and written only by record_changes,
-    # with the customers locked and beside the memberships whose own constraints
-    # check the same segment and customer; deletes go through Django, which
-    # cascades (segment) and sets null (customer, actor) itself, and erasure
-    # empties a customer's rows explicitly.
+    # row by row at COMMIT they were a fifth of what a bulk add spends writing
+    # (four checks per history row). The history is append-only and written only
+    # by record_changes, with the customers locked and beside the memberships
+    # whose own constraints check the same segment and customer; deletes go
+    # through Django, which cascades (segment) and sets null (customer, actor)
+    # itself, and erasure empties a customer's rows explicitly.
     segment = models.ForeignKey(
         Segment,
         on_delete=models.CASCADE,

@@ -43,10 +43,24 @@ class AnyOf(Lookup):
             # Ids (the usual case): the array's text form, built here rather than
             # by psycopg's element-by-element list adapter.
             values = "{" + ",".join(map(str, values)) + "}"
+        elif field.get_internal_type() in _TEXT_TYPES and all(
+            type(v) is str for v in values
+        ):
+            # Texts (external ids): each quoted, backslashes and quotes escaped.
+            # A lookup of 10,000 took half the time of the values adapted one by
+            # one by the field and psycopg (24 ms against 49).
+            values = "{" + ",".join(map(_array_element, values)) + "}"
         else:
             values = [field.get_db_prep_value(v, connection) for v in values]
         array = f"{field.cast_db_type(connection)}[]"
         return f"{lhs} = ANY(CAST(%s AS {array}))", (*lhs_params, values)
+
+
+_TEXT_TYPES = {"CharField", "TextField"}
+
+
+def _array_element(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def insert_from_select(

@@ -72,9 +72,11 @@ def test_insert_from_select__empty_selection__nothing_inserted(static_segment):
 def test_any_of__ids_and_texts__same_rows_as_in(db):
     customers = [
         CustomerFactory(external_id=text)
-        for text in ("a", 'b"c', "d,e", "{f}", "g'h", "NULL")
-    ]
-    wanted = customers[1:5]
+        for text in (
+            "a", 'b"c', "d,e", "{f}", "g'h", "NULL", "i\\j", ' k"\\', "é l", "m"
+        )
+    ]  # fmt: skip
+    wanted = customers[1:9]
     ids = [c.pk for c in wanted]
     texts = [c.external_id for c in wanted]
 
