@@ -36,6 +36,7 @@ API_PREFIX = "/api/"
 # on the primary before the client sees them.
 RETRY_ON_PRIMARY = (401, 503)
 MARK = "replica:wrote:"
+DOWN_RETRY_SECONDS = 15
 # Writes nothing in the request reads back: an API key's last use, stamped by the
 # lookup at most once a minute, must not send the rest of that request to the
 # primary.
@@ -142,35 +143,41 @@ def _label(model) -> tuple[str, str]:
 
 class ReplicaHealth:
     """Whether the replica may be read from, measured at most once per interval
-    per process (a lag query costs a round trip; a dead replica a connect timeout)."""
+    per process (a lag query costs a round trip). A replica found down is tried
+    again only after DOWN_RETRY_SECONDS: each try may cost a request a connect
+    timeout."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._checked_at = float("-inf")
+        self._next_check = float("-inf")
         self._usable = False
 
     def usable(self) -> bool:
         now = time.monotonic()
         with self._lock:
-            if now - self._checked_at < settings.DATABASE_REPLICA_CHECK_SECONDS:
+            if now < self._next_check:
                 return self._usable
-            self._checked_at = now
+            # Other threads keep the last answer while this one measures.
+            self._next_check = now + settings.DATABASE_REPLICA_CHECK_SECONDS
         lag = replica_lag()
         usable = lag is not None and lag <= settings.DATABASE_REPLICA_MAX_LAG_SECONDS
         if not usable and self._usable:
             logger.warning("Replica not used (lag %s s): reading from the primary", lag)
-        self._usable = usable
+        with self._lock:
+            self._usable = usable
+            if lag is None:
+                self._next_check = time.monotonic() + DOWN_RETRY_SECONDS
         return usable
 
     def failed(self) -> None:
-        """A read on the replica failed: leave it alone until the next check."""
+        """A read on the replica failed: leave it alone for a while."""
         with self._lock:
-            self._checked_at = time.monotonic()
+            self._next_check = time.monotonic() + DOWN_RETRY_SECONDS
             self._usable = False
 
     def forget(self) -> None:
         with self._lock:
-            self._checked_at = float("-inf")
+            self._next_check = float("-inf")
             self._usable = False
 
 

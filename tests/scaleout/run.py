@@ -51,6 +51,8 @@ import redis
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+# Cache and broker in one database here (production keeps them apart): the
+# suite's own worker test uses database 13, and the two may run side by side.
 REDIS_DB = int(os.environ.get("SCALEOUT_REDIS_DB", "14"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 DB_NAME = "segments_scaleout"
