@@ -185,16 +185,21 @@ def _enroll(
     carrying its own enrolled_at."""
     enrolled_at = timezone.now()
     members = memberships.members().filter(segment_id__in=[s.pk for s in segments])
+    constants = {
+        "campaign": campaign,
+        "source": Enrollment.Source.SEGMENT,
+        "enrolled_at": enrolled_at,
+    }
+    if len(segments) == 1:
+        # One segment (a whole audience when a campaign goes live): no grouping.
+        rows = members.values("customer_id")
+        columns = {"customer": "customer_id"}
+        constants["source_segment"] = segments[0]
+    else:
+        rows = members.values("customer_id").annotate(first=Min("segment_id"))
+        columns = {"customer": "customer_id", "source_segment": "first"}
     inserted = insert_from_select(
-        Enrollment,
-        members.values("customer_id").annotate(first=Min("segment_id")),
-        columns={"customer": "customer_id", "source_segment": "first"},
-        constants={
-            "campaign": campaign,
-            "source": Enrollment.Source.SEGMENT,
-            "enrolled_at": enrolled_at,
-        },
-        ignore_conflicts=True,
+        Enrollment, rows, columns=columns, constants=constants, ignore_conflicts=True
     )
     if not inserted:
         return
