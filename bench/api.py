@@ -70,6 +70,8 @@ os.environ["DJANGO_SECURE"] = "false"
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("WEBHOOKS_DELIVERY", "off")
 
+from bench.report import Result, write_results  # noqa: E402
+
 PREFIX = "apib-"
 NAME = "API bench"
 ACTOR_LABEL = "bench"
@@ -502,22 +504,13 @@ def write_json(target: str, paths: list[Path_], args, load_average) -> None:
                 "extra": {"achieved share of the rate": round(f["achieved"], 3)},
             }
         )
-    try:
-        from bench.report import Result, write_results
-    except ImportError:  # bench/report.py not there yet: the same JSON by hand
-        Result = write_results = None
-    title = f"API reads under load (wrk, {args.workers} gunicorn workers)"
-    if write_results is None:
-        body = {"benchmark": "api", "title": title, "results": results, "notes": notes}
-        Path(target).write_text(json.dumps(body, indent=2, ensure_ascii=False))
-    else:
-        write_results(
-            target,
-            benchmark="api",
-            title=title,
-            results=[Result(**r) for r in results],
-            notes=notes,
-        )
+    write_results(
+        target,
+        benchmark="api",
+        title=f"API reads under load (wrk, {args.workers} gunicorn workers)",
+        results=[Result(**r) for r in results],
+        notes=notes,
+    )
 
 
 def profile(ids: dict) -> None:
