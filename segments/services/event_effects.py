@@ -149,6 +149,12 @@ def _customers_by_name(events: list[Event]) -> dict[str, set[int]]:
     return found
 
 
+# Segments recomputed by one statement per step: past a few dozen, one statement
+# testing each segment's rows costs more than separate ones (a batch of sign-ups
+# recomputes every rule segment, 1.5x slower in one wave of 95 than one by one).
+SEGMENTS_PER_STATEMENT = 16
+
+
 def _recompute(
     work: dict[int, set[int]],
     segments: dict[int, Segment],
@@ -174,10 +180,17 @@ def _recompute(
         if unread:
             specs.update(dict.fromkeys(unread))
             specs.update(segment_rule_specs(segment_ids=unread))
-        result = segments_recompute_locked(
-            specs={pk: specs[pk] for pk in wave}, customer_ids=wave
-        )
-        if result.changed:
+        changed = False
+        chunks = sorted(wave)
+        for start in range(0, len(chunks), SEGMENTS_PER_STATEMENT):
+            chunk = {
+                pk: wave[pk] for pk in chunks[start : start + SEGMENTS_PER_STATEMENT]
+            }
+            result = segments_recompute_locked(
+                specs={pk: specs[pk] for pk in chunk}, customer_ids=chunk
+            )
+            changed = changed or result.changed
+        if changed:
             for reader in segments_watching("watched_segments", list(wave)):
                 segments[reader.pk] = reader
                 for segment_id in set(reader.watched_segments) & set(wave):
