@@ -49,6 +49,7 @@ from django.test.utils import (  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.report import Result, write_results  # noqa: E402
 from campaigns.models import Enrollment  # noqa: E402
 from campaigns.services import campaign_create  # noqa: E402
 from segments.models import Customer, MembershipChange, Segment  # noqa: E402
@@ -273,22 +274,10 @@ def report(args, times: dict[str, list[float]]) -> None:
 
 
 def write_json(path: str, results: list[dict], notes: list[str]) -> None:
-    title = "Bulk member add (10,000 ids per call, static segment, live campaign)"
-    try:
-        from bench.report import Result, write_results
-    except ImportError:  # before bench/report.py lands: the same JSON by hand
-        data = {
-            "benchmark": "members_add",
-            "title": title,
-            "results": results,
-            "notes": notes,
-        }
-        Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        return
     write_results(
         path,
         benchmark="members_add",
-        title=title,
+        title="Bulk member add (10,000 ids per call, static segment, live campaign)",
         results=[Result(**result) for result in results],
         notes=notes,
     )
