@@ -17,7 +17,6 @@ CaptureQueriesContext around one untimed call each).
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -48,6 +47,7 @@ from django.test.utils import (  # noqa: E402
 )
 from django.utils import timezone  # noqa: E402
 
+from bench.report import Result, write_results  # noqa: E402
 from campaigns.services import campaign_create  # noqa: E402
 from segments.models import Customer, Event, Membership  # noqa: E402
 from segments.services import (  # noqa: E402
@@ -353,8 +353,7 @@ def report_batch(label: str, ingest: list[float], insert: list, n: int):
 
 
 def write_json(path: str, figures: dict, args) -> None:
-    """The results in the shared bench format (bench/report.py's, written here
-    with json so the script runs alone too)."""
+    """The results in the shared bench format (bench/report.py)."""
     n = args.batch
     ingest, insert = figures["batch"]
     rate = [n / t for t in ingest]
@@ -434,10 +433,13 @@ def write_json(path: str, figures: dict, args) -> None:
         f"statements: {counts['batch']} per batch of {n:,}, "
         f"{counts['single']} per single event",
     ]
-    document = {"benchmark": "events", "title": TITLE, "results": results}
-    document["notes"] = notes
-    with open(path, "w") as out:
-        json.dump(document, out, indent=2)
+    write_results(
+        path,
+        benchmark="events",
+        title=TITLE,
+        results=[Result(**result) for result in results],
+        notes=notes,
+    )
 
 
 if __name__ == "__main__":
