@@ -139,4 +139,7 @@ def test_celery__worker_and_beat__segment_computed_and_webhooks_delivered(
     assert names == ["VIP", "Pros"]
     segment.refresh_from_db()
     assert segment.compute_state == Segment.ComputeState.IDLE
-    assert not WebhookMessage.objects.exclude(status="delivered").exists()
+    # The receiver answers before the worker saves the attempt: wait for the save.
+    assert wait_for(
+        lambda: not WebhookMessage.objects.exclude(status="delivered").exists()
+    )
