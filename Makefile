@@ -16,7 +16,8 @@ $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The bench extra too: the suite tests the benchmarks' chart writer.
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -53,11 +54,7 @@ check: install
 # Benchmarks (docs/performance.md): PostgreSQL at BENCH_DATABASE_URL (default
 # postgres://postgres@127.0.0.1:5432), the bench extra (Flagsmith's engine, matplotlib)
 # and, as root, wrk for the API benchmark. `make bench-quick`: a few minutes.
-$(BIN)/.bench-installed: $(BIN)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $@
-
-bench-deps: $(BIN)/.bench-installed
+bench-deps: $(BIN)/.installed
 	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || { \
 		echo "Installing wrk for the API benchmark"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
