@@ -27,6 +27,9 @@ def test_admin__create_segment_then_add_member__rows_and_history(
     admin_page.select_option("#id_type", "static")
     admin_page.click("input[name=_save]")
     admin_page.wait_for_selector(".messagelist .success")
+    # On SQLite the live server shares this thread's connection: let the segment
+    # page's own requests finish before this thread reads.
+    admin_page.wait_for_load_state("networkidle")
 
     # And adds the customer to it from the membership form
     segment = Segment.objects.get(name="Beta testers")
@@ -35,6 +38,7 @@ def test_admin__create_segment_then_add_member__rows_and_history(
     pick(admin_page, "customer", "ada-1")
     admin_page.click("input[name=_save]")
     admin_page.wait_for_selector(".messagelist .success")
+    admin_page.wait_for_load_state("networkidle")
 
     # Then the membership and its history row exist, made by alice
     membership = Membership.objects.get(segment=segment, customer=customer)
