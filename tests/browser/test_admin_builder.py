@@ -103,6 +103,7 @@ def test_builder__guide_segment__preview_changes_saved_then_backfilled(
     # When they save
     page.get_by_role("button", name="Save", exact=True).click()
     page.locator(".messagelist .success").wait_for()
+    page.wait_for_load_state("networkidle")  # see test_admin_memberships.py
     shot(page, "saved")
 
     # Then the segment holds exactly the tree built
@@ -196,6 +197,7 @@ def test_builder__relative_dates__preview_counts_and_saved_as_days_ago(
     # And it is saved with the rule engine's relative syntax
     page.get_by_role("button", name="Save", exact=True).click()
     page.locator(".messagelist .success").wait_for()
+    page.wait_for_load_state("networkidle")
     segment = Segment.objects.get(name="Recent sign-ups")
     condition = rule_to_dict(segment_rule_spec(segment=segment))["conditions"][0]
     assert condition == {"field": "created_at", "operator": "before", "value": "-50d"}

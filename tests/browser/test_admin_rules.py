@@ -49,6 +49,7 @@ def test_admin__preview_then_save_rule_segment__members_computed(
     # When they save, the members are computed in the background and shown
     admin_page.click("input[name=_save]")
     admin_page.wait_for_selector(".messagelist .success")
+    admin_page.wait_for_load_state("networkidle")  # see test_admin_memberships.py
     segment = Segment.objects.get(name="Big Facebook spenders")
     assert set(
         Membership.objects.filter(segment=segment).values_list(
