@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-import redis
 from django.core.cache import caches
 from django.utils import timezone
 from rest_framework.fields import DateTimeField
@@ -26,22 +25,10 @@ from segments.services import (
 )
 from tests.api.conftest import assert_error, client_for, new_key
 from tests.factories import CampaignFactory, CustomerFactory
+from tests.markers import needs_redis, redis_reachable
 
 SYSTEM = Actor.system("tests")
 REDIS_URL = "redis://127.0.0.1:6379/11"
-
-
-def redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(
-    not redis_reachable() and os.environ.get("CI") != "true",
-    reason="needs Redis on 127.0.0.1:6379 (required under CI=true)",
-)
 
 
 @pytest.fixture
@@ -277,7 +264,7 @@ def test_throttle__over_the_rate__429_until_the_next_window(
 ):
     if cache == "shared":
         if not redis_reachable() and os.environ.get("CI") != "true":
-            pytest.skip("needs Redis on 127.0.0.1:6379 (required under CI=true)")
+            pytest.skip(needs_redis.kwargs["reason"])
         request.getfixturevalue("shared_cache")
     settings.API_THROTTLE_RATE = "2/min"
     now = 60 * 1_000_000 + 10.0  # 10 s into a minute

@@ -19,6 +19,7 @@ from django.db import connection
 from segments.models import Membership, Segment
 from segments.services import Actor, segment_create, segment_members_add
 from tests.factories import CustomerFactory
+from tests.markers import needs_redis
 from tests.webhooks.receiver import start_receiver
 from webhooks.models import WebhookEndpoint, WebhookMessage
 
@@ -28,17 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SYSTEM = Actor.system("tests")
 
 
-def redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(BROKER, socket_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(
-    not redis_reachable() and os.environ.get("CI") != "true",
-    reason="needs Redis on 127.0.0.1:6379 (required under CI=true)",
-)
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="the worker is another process: run with DATABASE_URL=postgres://...",
