@@ -78,27 +78,18 @@ def segment_recompute(
     return _recompute(segment, segment_rule_spec(segment=segment), ids, now)
 
 
-def segment_recompute_locked(
-    *, segment: Segment, spec: RuleSpec | None, customer_ids: list[int]
-) -> RecomputeResult:
-    """segment_recompute of some customers, for a caller inside a transaction
-    that holds their row locks and has read this segment's rules with others'
-    (the events pass): the segment is locked FOR SHARE and read anew, and no
-    savepoint is taken. A rules edit committed since the rules were read asks
-    for a full recompute, which waits for this one and corrects it."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("segment_recompute_locked runs inside a transaction.")
-    return _recompute(_segment_share(segment), spec, customer_ids, None)
-
-
 def segments_recompute_locked(
     *, specs: Mapping[int, RuleSpec | None], customer_ids: Mapping[int, list[int]]
 ) -> RecomputeResult:
-    """segment_recompute_locked of several segments at once, each for its
-    customers (by segment id), none reading another: the segments locked FOR
-    SHARE together, then one statement per step for all of them (leavers'
-    history, their removal, newcomers, their history) and one announcement of
-    each kind. The totals are returned: whether any segment changed."""
+    """segment_recompute of some customers in several segments at once, each for
+    its customers (by segment id), none reading another, for a caller inside a
+    transaction that holds the customers' row locks and has read the segments'
+    rules (the events pass). No savepoint is taken; a rules edit committed since
+    the rules were read asks for a full recompute, which waits for this one and
+    corrects it. The segments are locked FOR SHARE together, then one statement
+    per step for all of them (leavers' history, their removal, newcomers, their
+    history) and one announcement of each kind. The totals are returned: whether
+    any segment changed."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("segments_recompute_locked runs inside a transaction.")
     segments = [

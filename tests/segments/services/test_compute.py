@@ -21,7 +21,7 @@ from segments.services import (
 from segments.services.compute import (
     segment_compute_run,
     segment_recompute,
-    segment_recompute_locked,
+    segments_recompute_locked,
     segments_refresh_due,
 )
 from tests.factories import CustomerFactory
@@ -434,6 +434,6 @@ def test_compute_run__members_changed__segments_reading_it_follow(
 @pytest.mark.django_db(transaction=True)
 def test_recompute_locked__outside_a_transaction__refused(rule_segment, customer):
     with pytest.raises(RuntimeError, match="inside a transaction"):
-        segment_recompute_locked(
-            segment=rule_segment, spec=None, customer_ids=[customer.pk]
+        segments_recompute_locked(
+            specs={rule_segment.pk: None}, customer_ids={rule_segment.pk: [customer.pk]}
         )
